@@ -1,0 +1,445 @@
+//! auth-core's pages: sign-in, sign-up, sign-out, the transparent refresh, sessions, and
+//! "your token". Cookies and CSRF as SECURITY.md says (see `lectern_common::extract`).
+
+use crate::api::client_info;
+use crate::error::AuthError;
+use crate::service::{AuthState, Issued};
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lectern_common::csrf::PRE_SESSION_COOKIE;
+use lectern_common::db::rfc3339;
+use lectern_common::extract::{
+    ACCESS_COOKIE, AnonForm, Identity, REFRESH_COOKIE, SecureForm, removal_cookie, safe_next,
+    urlencode,
+};
+use lectern_common::ids::SessionId;
+use lectern_common::problem::{IntoProblem, PageError, Problem};
+use lectern_common::{PageCtx, PageUser};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    pub next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    pub email: String,
+    pub password: String,
+    pub next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SignUpForm {
+    pub email: String,
+    pub password: String,
+    pub display_name: String,
+    pub next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+#[derive(Template)]
+#[template(path = "auth/sign_in.html")]
+struct SignInPage {
+    ctx: PageCtx,
+    next: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/sign_up.html")]
+struct SignUpPage {
+    ctx: PageCtx,
+    next: String,
+    email: String,
+    display_name: String,
+    error: Option<String>,
+}
+
+struct SessionView {
+    id: String,
+    created_at: String,
+    last_used_at: String,
+    user_agent: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "auth/sessions.html")]
+struct SessionsPage {
+    ctx: PageCtx,
+    sessions: Vec<SessionView>,
+}
+
+struct ClaimView {
+    name: &'static str,
+    value: String,
+    meaning: String,
+}
+
+#[derive(Template)]
+#[template(path = "auth/token.html")]
+struct TokenPage {
+    ctx: PageCtx,
+    header_json: String,
+    claims_json: String,
+    claims: Vec<ClaimView>,
+    segments: [usize; 3],
+}
+
+fn render(page: &impl Template, status: StatusCode) -> Result<HttpResponse, PageError> {
+    let html = page.render().map_err(|e| {
+        tracing::error!(error = %e, "template failed to render");
+        PageError(Problem::internal())
+    })?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html))
+}
+
+fn identity(req: &HttpRequest) -> Result<web::Data<Identity>, PageError> {
+    req.app_data::<web::Data<Identity>>()
+        .cloned()
+        .ok_or_else(|| PageError(Problem::internal()))
+}
+
+/// The pre-session cookie the sign-in and sign-up forms are bound to, made when missing.
+fn pre_session(req: &HttpRequest, id: &Identity) -> (PageCtx, Option<Cookie<'static>>) {
+    let existing = req
+        .cookie(PRE_SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| v.len() == 43);
+    let (value, fresh) = match existing {
+        Some(v) => (v, None),
+        None => {
+            let v = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+            let cookie = Cookie::build(PRE_SESSION_COOKIE, v.clone())
+                .path("/auth")
+                .http_only(true)
+                .secure(id.cookies_secure)
+                .same_site(SameSite::Strict)
+                .finish();
+            (v, Some(cookie))
+        }
+    };
+    (
+        PageCtx::anonymous_with_csrf(id.csrf.pre_session_token(&value)),
+        fresh,
+    )
+}
+
+fn with_cookie(mut resp: HttpResponse, cookie: Option<Cookie<'static>>) -> HttpResponse {
+    if let Some(c) = cookie {
+        // Adding a cookie to a response we just built cannot fail.
+        let _ = resp.add_cookie(&c);
+    }
+    resp
+}
+
+/// `lectern_at` (SameSite=Lax, Path=/) and `lectern_rt` (SameSite=Strict, Path=/auth), both
+/// HttpOnly, Secure over https. The access cookie lives as long as the session can be
+/// refreshed, so an expired access token still reaches the server and is refreshed rather
+/// than treated as "signed out".
+fn session_cookies(issued: &Issued, secure: bool) -> [Cookie<'static>; 2] {
+    let max_age = CookieDuration::seconds(i64::try_from(issued.refresh_expires_in).unwrap_or(0));
+    [
+        Cookie::build(ACCESS_COOKIE, issued.access_token.clone())
+            .path("/")
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Lax)
+            .max_age(max_age)
+            .finish(),
+        Cookie::build(REFRESH_COOKIE, issued.refresh_token.clone())
+            .path("/auth")
+            .http_only(true)
+            .secure(secure)
+            .same_site(SameSite::Strict)
+            .max_age(max_age)
+            .finish(),
+    ]
+}
+
+fn redirect(status: StatusCode, to: &str) -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::build(status);
+    b.insert_header((header::LOCATION, to.to_owned()))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    b
+}
+
+fn signed_in_redirect(issued: &Issued, secure: bool, to: &str) -> HttpResponse {
+    let mut b = redirect(StatusCode::SEE_OTHER, to);
+    for c in session_cookies(issued, secure) {
+        b.cookie(c);
+    }
+    b.finish()
+}
+
+fn signed_out_redirect(to: &str) -> HttpResponse {
+    redirect(StatusCode::SEE_OTHER, to)
+        .cookie(removal_cookie(ACCESS_COOKIE, "/"))
+        .cookie(removal_cookie(REFRESH_COOKIE, "/auth"))
+        .finish()
+}
+
+pub async fn sign_in_form(
+    req: HttpRequest,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, PageError> {
+    let id = identity(&req)?;
+    let (ctx, cookie) = pre_session(&req, &id);
+    let page = SignInPage {
+        ctx,
+        next: safe_next(query.next.as_deref()),
+        email: String::new(),
+        error: None,
+    };
+    Ok(with_cookie(render(&page, StatusCode::OK)?, cookie))
+}
+
+pub async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AuthState>,
+    form: AnonForm<SignInForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = identity(&req)?;
+    let form = form.0;
+    let next = safe_next(form.next.as_deref());
+    match state
+        .sign_in(&form.email, &form.password, &client_info(&req))
+        .await
+    {
+        Ok(issued) => Ok(signed_in_redirect(&issued, id.cookies_secure, &next)),
+        Err(e @ (AuthError::InvalidCredentials | AuthError::Throttled(_))) => {
+            let (ctx, cookie) = pre_session(&req, &id);
+            let problem = e.problem();
+            let page = SignInPage {
+                ctx,
+                next,
+                email: form.email,
+                error: Some(e.to_string()),
+            };
+            let mut resp = with_cookie(render(&page, problem.status)?, cookie);
+            if let Some(secs) = problem.retry_after {
+                if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+                    resp.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            Ok(resp)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn sign_up_form(
+    req: HttpRequest,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, PageError> {
+    let id = identity(&req)?;
+    let (ctx, cookie) = pre_session(&req, &id);
+    let page = SignUpPage {
+        ctx,
+        next: safe_next(query.next.as_deref()),
+        email: String::new(),
+        display_name: String::new(),
+        error: None,
+    };
+    Ok(with_cookie(render(&page, StatusCode::OK)?, cookie))
+}
+
+pub async fn sign_up(
+    req: HttpRequest,
+    state: web::Data<AuthState>,
+    form: AnonForm<SignUpForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = identity(&req)?;
+    let form = form.0;
+    let next = safe_next(form.next.as_deref());
+    let created = state
+        .sign_up(&form.email, &form.password, &form.display_name)
+        .await;
+    match created {
+        Ok(_) => {
+            let issued = state
+                .sign_in(&form.email, &form.password, &client_info(&req))
+                .await?;
+            Ok(signed_in_redirect(&issued, id.cookies_secure, &next))
+        }
+        Err(e @ (AuthError::Invalid { .. } | AuthError::EmailTaken)) => {
+            let (ctx, cookie) = pre_session(&req, &id);
+            let status = e.problem().status;
+            let page = SignUpPage {
+                ctx,
+                next,
+                email: form.email,
+                display_name: form.display_name,
+                error: Some(e.to_string()),
+            };
+            Ok(with_cookie(render(&page, status)?, cookie))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn sign_out(
+    state: web::Data<AuthState>,
+    form: SecureForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let user = form.user;
+    state.end_session(user.id, user.session, "logout").await?;
+    Ok(signed_out_redirect("/auth/sign-in"))
+}
+
+/// The transparent refresh: pages whose access cookie expired are sent here (303 for a GET,
+/// 307 for a posted form, which the browser re-posts to the page after the refresh).
+pub async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AuthState>,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, PageError> {
+    let id = identity(&req)?;
+    let next = safe_next(query.next.as_deref());
+    let status = if req.method() == actix_web::http::Method::GET {
+        StatusCode::SEE_OTHER
+    } else {
+        StatusCode::TEMPORARY_REDIRECT
+    };
+    let Some(presented) = req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()) else {
+        return Ok(signed_out_redirect(&format!(
+            "/auth/sign-in?next={}",
+            urlencode(&next)
+        )));
+    };
+    match state.refresh(&presented).await {
+        Ok(issued) => {
+            let mut b = redirect(status, &next);
+            for c in session_cookies(&issued, id.cookies_secure) {
+                b.cookie(c);
+            }
+            Ok(b.finish())
+        }
+        Err(AuthError::InvalidRefreshToken) => Ok(signed_out_redirect(&format!(
+            "/auth/sign-in?next={}",
+            urlencode(&next)
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SessionsQuery {
+    pub ended: Option<u8>,
+}
+
+pub async fn sessions(
+    req: HttpRequest,
+    state: web::Data<AuthState>,
+    user: PageUser,
+    query: web::Query<SessionsQuery>,
+) -> Result<HttpResponse, PageError> {
+    let rows = state.sessions(user.id).await?;
+    let sessions = rows
+        .into_iter()
+        .map(|s| SessionView {
+            id: s.id.to_string(),
+            created_at: rfc3339(s.created_at),
+            last_used_at: rfc3339(s.last_used_at),
+            user_agent: s.user_agent.unwrap_or_else(|| "unknown device".into()),
+            current: s.id == user.session,
+        })
+        .collect();
+    let flash = query
+        .ended
+        .map(|_| "That session is signed out.".to_owned());
+    render(
+        &SessionsPage {
+            ctx: user.ctx(&req).with_flash(flash),
+            sessions,
+        },
+        StatusCode::OK,
+    )
+}
+
+pub async fn end_session(
+    state: web::Data<AuthState>,
+    path: web::Path<SessionId>,
+    form: SecureForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let user = form.user;
+    let session = path.into_inner();
+    state
+        .end_session(user.id, session, "signed out by its user")
+        .await?;
+    if session == user.session {
+        return Ok(signed_out_redirect("/auth/sign-in"));
+    }
+    Ok(redirect(StatusCode::SEE_OTHER, "/auth/sessions?ended=1").finish())
+}
+
+fn pretty_segment(segment: &str) -> String {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_default()
+}
+
+fn when(secs: Option<i64>) -> String {
+    secs.and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// "Your token": the caller's own access token, decoded and explained.
+pub async fn token(req: HttpRequest, user: PageUser) -> Result<HttpResponse, PageError> {
+    let raw = req
+        .cookie(ACCESS_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let parts: Vec<&str> = raw.split('.').collect();
+    let [h, p, s] = parts.as_slice() else {
+        return Err(PageError(Problem::not_found()));
+    };
+    let claims: serde_json::Value = URL_SAFE_NO_PAD
+        .decode(p)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let text = |k: &str| match &claims[k] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let rows = vec![
+        ClaimView { name: "iss", value: text("iss"), meaning: "Issuer: who signed the token. Services accept only this issuer.".into() },
+        ClaimView { name: "sub", value: text("sub"), meaning: "Subject: your user id.".into() },
+        ClaimView { name: "aud", value: text("aud"), meaning: "Audience: the services this token is meant for.".into() },
+        ClaimView { name: "iat", value: text("iat"), meaning: format!("Issued at {}.", when(claims["iat"].as_i64())) },
+        ClaimView { name: "nbf", value: text("nbf"), meaning: format!("Not valid before {}.", when(claims["nbf"].as_i64())) },
+        ClaimView { name: "exp", value: text("exp"), meaning: format!("Expires at {}; your browser then gets a fresh one with its refresh token.", when(claims["exp"].as_i64())) },
+        ClaimView { name: "jti", value: text("jti"), meaning: "A unique id for this one token.".into() },
+        ClaimView { name: "sid", value: text("sid"), meaning: "Your sign-in session. Signing out revokes it, and every token of it stops working within seconds.".into() },
+        ClaimView { name: "role", value: text("role"), meaning: "Your role: it decides which kinds of action you may take.".into() },
+        ClaimView { name: "name", value: text("name"), meaning: "Your display name.".into() },
+    ];
+    let page = TokenPage {
+        ctx: user.ctx(&req),
+        header_json: pretty_segment(h),
+        claims_json: pretty_segment(p),
+        claims: rows,
+        segments: [h.len(), p.len(), s.len()],
+    };
+    render(&page, StatusCode::OK)
+}

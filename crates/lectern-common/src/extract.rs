@@ -1,0 +1,525 @@
+//! Identity by extractor type: a handler's signature states what it requires.
+//!
+//! - [`AuthUser`]: a verified access token from `Authorization: Bearer` or the `lectern_at`
+//!   cookie; otherwise 401 with the RFC 6750 challenge.
+//! - [`Teacher`] / [`Student`]: an `AuthUser` of that role; the other role gets 403.
+//! - [`MaybeAuthUser`]: no credentials is `None`, but *bad* credentials are still 401.
+//! - [`PageUser`]: for HTML pages; an anonymous visitor is sent to sign-in, an expired cookie to
+//!   the transparent refresh, both with `?next=` the page asked for.
+//! - [`SecureForm`] / [`AnonForm`]: a posted form whose CSRF token and origin checked out.
+//!
+//! Every token goes through the one [`Verifier`](token_claims::Verifier) of the service that
+//! mounted the route. Extractors never log the token.
+
+use crate::csrf::{self, CsrfKey};
+use crate::ids::{SessionId, UserId};
+use crate::problem::{Challenge, PageError, Problem};
+use actix_web::dev::Payload;
+use actix_web::http::{Method, StatusCode, header};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use token_claims::{Role, VerifiedClaims, Verifier, VerifyError};
+
+/// Cookie holding the access token for pages.
+pub const ACCESS_COOKIE: &str = "lectern_at";
+/// Cookie holding the refresh token; only ever sent to `/auth`.
+pub const REFRESH_COOKIE: &str = "lectern_rt";
+
+/// What a service's identity extractors need, registered as `web::Data<Identity>` on the
+/// service's scopes (each service verifies with its own audience).
+#[derive(Clone)]
+pub struct Identity {
+    pub verifier: Arc<Verifier>,
+    pub csrf: CsrfKey,
+    /// `scheme://host[:port]` of `LECTERN_PUBLIC_URL`, compared with `Origin`.
+    pub public_origin: String,
+    pub cookies_secure: bool,
+}
+
+impl Identity {
+    pub fn new(verifier: Arc<Verifier>, csrf: CsrfKey, public_url: &str) -> Self {
+        Self {
+            verifier,
+            csrf,
+            public_origin: origin_of(public_url),
+            cookies_secure: public_url.starts_with("https://"),
+        }
+    }
+}
+
+/// `https://host:port/some/path` → `https://host:port`.
+pub fn origin_of(url: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    match url[scheme_end..].find('/') {
+        Some(slash) => url[..scheme_end + slash].to_owned(),
+        None => url.to_owned(),
+    }
+}
+
+/// A caller whose access token verified.
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub session: SessionId,
+    pub role: Role,
+    pub name: String,
+    /// `exp` of the token, seconds since the epoch.
+    pub expires_at: i64,
+}
+
+impl From<VerifiedClaims> for AuthUser {
+    fn from(c: VerifiedClaims) -> Self {
+        Self {
+            id: UserId(c.user_id),
+            session: SessionId(c.session_id),
+            role: c.role,
+            name: c.name,
+            expires_at: c.expires_at,
+        }
+    }
+}
+
+/// Why a request carries no usable identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// No credentials at all.
+    Missing,
+    /// Credentials that failed verification (the reason is for logs and metrics only).
+    Invalid(VerifyError),
+    /// A token in the query string: never accepted, since URLs end up in logs and histories.
+    TokenInQuery,
+    /// A cookie-authenticated unsafe request from another origin.
+    CrossSite,
+    /// The service forgot to register its `Identity` (a deployment bug: 500).
+    Misconfigured,
+}
+
+impl Rejection {
+    pub fn problem(&self) -> Problem {
+        match self {
+            Self::Missing => Problem::unauthorized(Challenge::Bearer),
+            Self::Invalid(_) | Self::TokenInQuery => Problem::unauthorized(Challenge::InvalidToken),
+            Self::CrossSite => Problem::forbidden("cross-site request refused"),
+            Self::Misconfigured => Problem::internal(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Header,
+    Cookie,
+}
+
+fn token_of(req: &HttpRequest) -> Result<Option<(String, Source)>, Rejection> {
+    if query_has_token(req.query_string()) {
+        return Err(Rejection::TokenInQuery);
+    }
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| Rejection::Invalid(VerifyError::Malformed))?;
+        let (scheme, token) = value
+            .split_once(' ')
+            .ok_or(Rejection::Invalid(VerifyError::Malformed))?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(Rejection::Invalid(VerifyError::Malformed));
+        }
+        return Ok(Some((token.trim().to_owned(), Source::Header)));
+    }
+    Ok(req
+        .cookie(ACCESS_COOKIE)
+        .map(|c| (c.value().to_owned(), Source::Cookie))
+        .filter(|(t, _)| !t.is_empty()))
+}
+
+fn query_has_token(query: &str) -> bool {
+    query.split('&').any(|pair| {
+        let name = pair.split('=').next().unwrap_or_default();
+        name.eq_ignore_ascii_case("access_token") || name.eq_ignore_ascii_case("token")
+    })
+}
+
+/// Verifies the request's credentials once; the outcome is kept in the request extensions so
+/// that several extractors on one handler do not verify twice.
+async fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, Rejection> {
+    if let Some(done) = req
+        .extensions()
+        .get::<Result<Option<AuthUser>, Rejection>>()
+    {
+        return done.clone();
+    }
+    let outcome = authenticate_uncached(req).await;
+    if let Err(Rejection::Invalid(reason)) = &outcome {
+        tracing::debug!(
+            reason = reason.reason(),
+            rule = reason.rule(),
+            "token rejected"
+        );
+    }
+    req.extensions_mut().insert(outcome.clone());
+    outcome
+}
+
+async fn authenticate_uncached(req: &HttpRequest) -> Result<Option<AuthUser>, Rejection> {
+    let Some(identity) = req.app_data::<web::Data<Identity>>() else {
+        tracing::error!("no Identity registered for this route");
+        return Err(Rejection::Misconfigured);
+    };
+    let Some((token, source)) = token_of(req)? else {
+        return Ok(None);
+    };
+    let claims = match identity.verifier.verify(&token) {
+        Err(VerifyError::UnknownKid) => identity.verifier.verify_refreshing(&token).await,
+        other => other,
+    }
+    .map_err(Rejection::Invalid)?;
+    // A cookie rides along with any request the browser makes, so an unsafe request that
+    // authenticates by cookie must come from our own pages.
+    if source == Source::Cookie
+        && !is_safe(req.method())
+        && !csrf::same_origin(req, &identity.public_origin)
+    {
+        return Err(Rejection::CrossSite);
+    }
+    Ok(Some(claims.into()))
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+impl FromRequest for AuthUser {
+    type Error = Problem;
+    type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(&req).await {
+                Ok(Some(user)) => Ok(user),
+                Ok(None) => Err(Rejection::Missing.problem()),
+                Err(rejection) => Err(rejection.problem()),
+            }
+        })
+    }
+}
+
+/// No credentials: `None`. Bad credentials: 401, never silently anonymous.
+#[derive(Clone, Debug)]
+pub struct MaybeAuthUser(pub Option<AuthUser>);
+
+impl FromRequest for MaybeAuthUser {
+    type Error = Problem;
+    type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            authenticate(&req)
+                .await
+                .map(MaybeAuthUser)
+                .map_err(|r| r.problem())
+        })
+    }
+}
+
+macro_rules! role_extractor {
+    ($(#[$meta:meta])* $name:ident, $role:expr, $refusal:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug)]
+        pub struct $name(pub AuthUser);
+
+        impl std::ops::Deref for $name {
+            type Target = AuthUser;
+            fn deref(&self) -> &AuthUser {
+                &self.0
+            }
+        }
+
+        impl FromRequest for $name {
+            type Error = Problem;
+            type Future = LocalBoxFuture<'static, Result<Self, Problem>>;
+
+            fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+                let user = AuthUser::from_request(req, payload);
+                Box::pin(async move {
+                    let user = user.await?;
+                    if user.role == $role { Ok($name(user)) } else { Err(Problem::forbidden($refusal)) }
+                })
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// A signed-in teacher; a student gets 403.
+    Teacher,
+    Role::Teacher,
+    "only teachers may do this"
+);
+role_extractor!(
+    /// A signed-in student; a teacher gets 403.
+    Student,
+    Role::Student,
+    "only students may do this"
+);
+
+/// A signed-in person on an HTML page.
+#[derive(Clone, Debug)]
+pub struct PageUser(pub AuthUser);
+
+impl std::ops::Deref for PageUser {
+    type Target = AuthUser;
+    fn deref(&self) -> &AuthUser {
+        &self.0
+    }
+}
+
+impl PageUser {
+    /// The CSRF token for forms on this user's pages.
+    pub fn csrf_token(&self, req: &HttpRequest) -> String {
+        req.app_data::<web::Data<Identity>>()
+            .map(|i| i.csrf.session_token(&self.session))
+            .unwrap_or_default()
+    }
+
+    /// The page context for this user.
+    pub fn ctx(&self, req: &HttpRequest) -> crate::PageCtx {
+        crate::PageCtx::for_user(self, self.csrf_token(req))
+    }
+}
+
+/// Where to send a page request that has no usable identity.
+fn page_redirect(req: &HttpRequest, rejection: &Rejection) -> actix_web::Error {
+    let next = local_next(req);
+    let (target, clear) = match rejection {
+        Rejection::Invalid(VerifyError::Expired) => {
+            (format!("/auth/refresh?next={}", urlencode(&next)), false)
+        }
+        Rejection::Missing => (format!("/auth/sign-in?next={}", urlencode(&next)), false),
+        Rejection::Invalid(_) | Rejection::TokenInQuery => {
+            (format!("/auth/sign-in?next={}", urlencode(&next)), true)
+        }
+        Rejection::CrossSite => {
+            return PageError(Problem::forbidden(
+                "This form came from another site and was refused.",
+            ))
+            .into();
+        }
+        Rejection::Misconfigured => return PageError(Problem::internal()).into(),
+    };
+    // 303 turns the follow-up into a GET; 307 keeps a posted form so it is not lost when the
+    // access cookie expired while the page was open (the refresh answers 307 back to it).
+    let status = if is_safe(req.method()) {
+        StatusCode::SEE_OTHER
+    } else {
+        StatusCode::TEMPORARY_REDIRECT
+    };
+    let mut resp = HttpResponse::build(status);
+    resp.insert_header((header::LOCATION, target))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    if clear {
+        resp.cookie(removal_cookie(ACCESS_COOKIE, "/"));
+    }
+    actix_web::error::InternalError::from_response("", resp.finish()).into()
+}
+
+/// The path and query the request asked for, for `?next=`.
+fn local_next(req: &HttpRequest) -> String {
+    match req.uri().path_and_query() {
+        Some(pq) => pq.as_str().to_owned(),
+        None => "/".to_owned(),
+    }
+}
+
+/// Percent-encodes a query value (`application/x-www-form-urlencoded`).
+pub fn urlencode(value: &str) -> String {
+    serde_urlencoded::to_string([("v", value)])
+        .map(|s| s[2..].to_owned())
+        .unwrap_or_default()
+}
+
+/// Only a same-site path is a safe redirect target: `/x` yes; `//evil`, `/\evil`, `https://..` no.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.contains(['\r', '\n']) =>
+        {
+            n.to_owned()
+        }
+        _ => "/courses".to_owned(),
+    }
+}
+
+/// A cookie that deletes `name` at `path`.
+pub fn removal_cookie(
+    name: &'static str,
+    path: &'static str,
+) -> actix_web::cookie::Cookie<'static> {
+    let mut c = actix_web::cookie::Cookie::build(name, "")
+        .path(path)
+        .http_only(true)
+        .finish();
+    c.make_removal();
+    c
+}
+
+impl FromRequest for PageUser {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(&req).await {
+                Ok(Some(user)) => Ok(PageUser(user)),
+                Ok(None) => Err(page_redirect(&req, &Rejection::Missing)),
+                Err(rejection) => Err(page_redirect(&req, &rejection)),
+            }
+        })
+    }
+}
+
+fn find_field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
+    serde_urlencoded::from_bytes::<T>(body).map_err(|e| {
+        PageError(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the form could not be read: {e}"),
+        ))
+    })
+}
+
+fn form_refused() -> PageError {
+    PageError(Problem::forbidden(
+        "This form has expired or came from another site. Go back, reload the page and try again.",
+    ))
+}
+
+/// A form posted by a signed-in person from one of our pages: the session-bound CSRF token and
+/// the origin both checked out.
+#[derive(Debug)]
+pub struct SecureForm<T> {
+    pub user: PageUser,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for SecureForm<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let user = PageUser::from_request(&req, &mut Payload::None).await?;
+            let identity = req
+                .app_data::<web::Data<Identity>>()
+                .ok_or_else(|| PageError(Problem::internal()))?;
+            if !csrf::same_origin(&req, &identity.public_origin) {
+                return Err(form_refused().into());
+            }
+            let body = body.await?;
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
+            let token = find_field(&pairs, csrf::FIELD).unwrap_or_default();
+            if !identity
+                .csrf
+                .verify("session", &user.session.to_string(), token)
+            {
+                return Err(form_refused().into());
+            }
+            Ok(SecureForm {
+                user,
+                form: parse_form(&body)?,
+            })
+        })
+    }
+}
+
+/// A form posted before sign-in (sign-in, sign-up): the token is bound to the pre-session cookie.
+#[derive(Debug)]
+pub struct AnonForm<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for AnonForm<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let identity = req
+                .app_data::<web::Data<Identity>>()
+                .ok_or_else(|| PageError(Problem::internal()))?;
+            if !csrf::same_origin(&req, &identity.public_origin) {
+                return Err(form_refused().into());
+            }
+            let cookie = req
+                .cookie(csrf::PRE_SESSION_COOKIE)
+                .map(|c| c.value().to_owned())
+                .unwrap_or_default();
+            let body = body.await?;
+            let pairs: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
+            let token = find_field(&pairs, csrf::FIELD).unwrap_or_default();
+            if cookie.is_empty() || !identity.csrf.verify("pre-session", &cookie, token) {
+                return Err(form_refused().into());
+            }
+            Ok(AnonForm(parse_form(&body)?))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_stay_on_this_site() {
+        assert_eq!(safe_next(Some("/courses/1?x=2")), "/courses/1?x=2");
+        for evil in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/x\r\nSet-Cookie: a=b",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/courses", "{evil}");
+        }
+        assert_eq!(safe_next(None), "/courses");
+    }
+
+    #[test]
+    fn tokens_in_the_query_string_are_spotted() {
+        assert!(query_has_token("access_token=abc"));
+        assert!(query_has_token("page=2&ACCESS_TOKEN=abc"));
+        assert!(query_has_token("token=abc"));
+        assert!(!query_has_token("page=2&q=token"));
+    }
+
+    #[test]
+    fn origin_is_the_scheme_host_and_port() {
+        assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(
+            origin_of("https://lectern.example/app"),
+            "https://lectern.example"
+        );
+        assert_eq!(
+            urlencode("/courses?q=a b&x=1"),
+            "%2Fcourses%3Fq%3Da+b%26x%3D1"
+        );
+    }
+}

@@ -1,0 +1,27 @@
+//! Plumbing every Lectern service shares, and nothing else: configuration, the database kit,
+//! problem documents, the identity extractors, CSRF, middleware and telemetry.
+//!
+//! Business rules live in the service crates; if a piece of code here starts to know what a
+//! course or a grade is, it belongs in a service.
+
+pub mod assets;
+pub mod config;
+pub mod csrf;
+pub mod db;
+pub mod extract;
+pub mod health;
+pub mod ids;
+pub mod middleware;
+pub mod page;
+pub mod pagination;
+pub mod problem;
+pub mod revocation;
+pub mod schema;
+pub mod telemetry;
+pub mod web_config;
+
+pub use config::{Config, ConfigError};
+pub use db::{Db, DbConnection, DbError};
+pub use extract::{AuthUser, Identity, MaybeAuthUser, PageUser, Student, Teacher};
+pub use page::PageCtx;
+pub use problem::Problem;

@@ -1,0 +1,56 @@
+//! What every page template receives: who is signed in, the CSRF token for its forms, and a
+//! one-line flash message.
+
+use crate::extract::AuthUser;
+use token_claims::Role;
+
+/// The signed-in person as the layout shows them.
+#[derive(Clone, Debug)]
+pub struct UserView {
+    pub name: String,
+    pub role: Role,
+}
+
+impl UserView {
+    pub fn is_teacher(&self) -> bool {
+        self.role == Role::Teacher
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PageCtx {
+    pub user: Option<UserView>,
+    /// Goes into a hidden `csrf_token` field of every form on the page.
+    pub csrf_token: String,
+    pub flash: Option<String>,
+}
+
+impl PageCtx {
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    /// For a page that anonymous visitors post forms from (sign-in, sign-up).
+    pub fn anonymous_with_csrf(csrf_token: String) -> Self {
+        Self {
+            csrf_token,
+            ..Self::default()
+        }
+    }
+
+    pub fn for_user(user: &AuthUser, csrf_token: String) -> Self {
+        Self {
+            user: Some(UserView {
+                name: user.name.clone(),
+                role: user.role,
+            }),
+            csrf_token,
+            flash: None,
+        }
+    }
+
+    pub fn with_flash(mut self, flash: Option<String>) -> Self {
+        self.flash = flash;
+        self
+    }
+}

@@ -1,0 +1,107 @@
+//! `?page=1&per_page=20` (at most 100) and the `{"items","page","per_page","total"}` reply.
+
+use crate::problem::Problem;
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_PER_PAGE: u32 = 20;
+pub const MAX_PER_PAGE: u32 = 100;
+
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+pub struct PageParams {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pagination {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl PageParams {
+    /// 422 naming the parameter when it is out of range.
+    pub fn validate(self) -> Result<Pagination, Problem> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
+        if page == 0 || page > 1_000_000 {
+            return Err(Problem::invalid("page", "must be between 1 and 1000000"));
+        }
+        if per_page == 0 || per_page > MAX_PER_PAGE {
+            return Err(Problem::invalid("per_page", "must be between 1 and 100"));
+        }
+        Ok(Pagination { page, per_page })
+    }
+}
+
+impl Pagination {
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.per_page)
+    }
+    pub fn limit(&self) -> i64 {
+        i64::from(self.per_page)
+    }
+    pub fn page_count(&self, total: i64) -> i64 {
+        ((total + self.limit() - 1) / self.limit()).max(1)
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Paginated<T> {
+    pub items: Vec<T>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: i64,
+}
+
+impl<T> Paginated<T> {
+    pub fn new(items: Vec<T>, pagination: Pagination, total: i64) -> Self {
+        Self {
+            items,
+            page: pagination.page,
+            per_page: pagination.per_page,
+            total,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_and_limits() {
+        let p = PageParams::default().validate().unwrap();
+        assert_eq!((p.page, p.per_page, p.offset()), (1, 20, 0));
+        let p = PageParams {
+            page: Some(3),
+            per_page: Some(100),
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(p.offset(), 200);
+        assert_eq!(p.page_count(201), 3);
+        assert_eq!(
+            PageParams {
+                page: Some(0),
+                per_page: None
+            }
+            .validate()
+            .unwrap_err()
+            .errors[0]
+                .field,
+            "page"
+        );
+        assert_eq!(
+            PageParams {
+                page: None,
+                per_page: Some(101)
+            }
+            .validate()
+            .unwrap_err()
+            .errors[0]
+                .field,
+            "per_page"
+        );
+    }
+}

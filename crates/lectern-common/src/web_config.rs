@@ -1,0 +1,125 @@
+//! Extractor configuration shared by every service: body limits (64 KiB, 413 above), and
+//! problem documents for every way a request can be malformed, so that no bad input ever
+//! turns into a 500 or a bare text reply.
+
+use crate::problem::Problem;
+use actix_web::error::{
+    InternalError, JsonPayloadError, PathError, QueryPayloadError, UrlencodedError,
+};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+/// Default request-body limit (API.md).
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Limit for material and submission bodies, whose texts are counted in characters.
+pub const LARGE_BODY_LIMIT: usize = 512 * 1024;
+
+fn is_page(req: &HttpRequest) -> bool {
+    !req.path().starts_with("/api/")
+}
+
+/// Answers with a problem document on `/api`, an error page elsewhere.
+pub fn respond(req: &HttpRequest, problem: Problem) -> HttpResponse {
+    if is_page(req) {
+        problem.to_html_response()
+    } else {
+        problem.to_response()
+    }
+}
+
+fn reject(
+    err: impl std::fmt::Debug + std::fmt::Display + 'static,
+    req: &HttpRequest,
+    problem: Problem,
+) -> actix_web::Error {
+    InternalError::from_response(err, respond(req, problem)).into()
+}
+
+pub fn json_problem(err: &JsonPayloadError) -> Problem {
+    match err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            )
+        }
+        JsonPayloadError::ContentType => Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "expected Content-Type: application/json",
+        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("invalid request body: {e}"),
+        ),
+        JsonPayloadError::Deserialize(e) => {
+            Problem::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}"))
+        }
+        _ => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "the request body could not be read",
+        ),
+    }
+}
+
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|err, req| {
+            let problem = json_problem(&err);
+            reject(err, req, problem)
+        })
+}
+
+pub fn form_config(limit: usize) -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(|err, req| {
+            let problem = match &err {
+                UrlencodedError::Overflow { .. } => {
+                    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "the form is too large")
+                }
+                UrlencodedError::ContentType => {
+                    Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected a form")
+                }
+                e => Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("the form could not be read: {e}"),
+                ),
+            };
+            reject(err, req, problem)
+        })
+}
+
+pub fn payload_config(limit: usize) -> web::PayloadConfig {
+    web::PayloadConfig::new(limit)
+}
+
+/// A malformed id in a path is simply something that does not exist: 404.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|err: PathError, req| reject(err, req, Problem::not_found()))
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, req| {
+        let problem = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("invalid query: {err}"),
+        );
+        reject(err, req, problem)
+    })
+}
+
+/// The extractor configuration of one service scope (64 KiB bodies).
+pub fn standard(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(json_config(BODY_LIMIT))
+        .app_data(form_config(BODY_LIMIT))
+        .app_data(payload_config(BODY_LIMIT))
+        .app_data(path_config())
+        .app_data(query_config());
+}
+
+/// For routes not found anywhere.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    respond(&req, Problem::not_found())
+}

@@ -1,0 +1,95 @@
+//! The `lectern` command line (API.md): serve, migrate, users, keys, seed, token.
+
+mod keys;
+mod seed;
+mod token;
+mod users;
+
+use crate::startup::{Application, ServiceSet};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use lectern_common::Config;
+use std::sync::Arc;
+use token_claims::{Clock, SystemClock};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lectern",
+    version,
+    about = "Lectern: courses, materials, assignments and grades"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve one service or all of them (the default).
+    Serve {
+        #[arg(value_enum, default_value = "all")]
+        services: ServiceSet,
+        /// Apply the demo seed first when the database has no users.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    Users {
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
+    /// Manage the token-signing key ring.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+    /// Fill the database with demo data.
+    Seed {
+        /// The demo teachers, students and courses.
+        #[arg(long, required = true)]
+        demo: bool,
+    },
+    /// Look inside access tokens.
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
+}
+
+pub fn clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env().context("configuration")?;
+    lectern_common::telemetry::init(&config.log_filter, config.log_format);
+    match cli.command {
+        // `cargo run --release`: everything, with demo data on a fresh database.
+        None => serve(config, ServiceSet::All, true).await,
+        Some(Command::Serve { services, demo }) => serve(config, services, demo).await,
+        Some(Command::Migrate) => {
+            let parts = crate::startup::prepare(&config, clock(), ServiceSet::Courses).await?;
+            drop(parts);
+            println!("migrations are up to date");
+            Ok(())
+        }
+        Some(Command::Users { command }) => users::run(&config, command).await,
+        Some(Command::Keys { command }) => keys::run(&config, command).await,
+        Some(Command::Seed { .. }) => seed::run(&config, true).await.map(drop),
+        Some(Command::Token { command }) => token::run(&config, command).await,
+    }
+}
+
+async fn serve(config: Config, services: ServiceSet, demo: bool) -> anyhow::Result<()> {
+    if demo {
+        seed::run(&config, false).await?;
+    }
+    let addr = config.addr;
+    let public_url = config.public_url.clone();
+    let app = Application::build(config, clock(), services).await?;
+    tracing::info!(%addr, ?services, "listening");
+    println!("Lectern ({services:?}) is listening on http://{addr}; open {public_url}/");
+    app.run_until_stopped().await.context("server")
+}

@@ -1,0 +1,223 @@
+//! `Application::build`: connects the database, runs migrations, builds each service's state
+//! and verifier, starts the background refreshers and binds the HTTP server.
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use auth_core::{AuthSettings, AuthState, KeyRingSource};
+use lectern_common::csrf::CsrfKey;
+use lectern_common::db::Db;
+use lectern_common::revocation::{RevocationSync, load_or_create_secret};
+use lectern_common::{Config, Identity, middleware, web_config};
+use std::net::TcpListener;
+use std::sync::Arc;
+use token_claims::{Audience, Clock, RevokedSessions, Verifier, VerifierConfig};
+use tracing_actix_web::TracingLogger;
+
+/// Which services one process mounts (API.md, deployment shapes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceSet {
+    All,
+    Auth,
+    Courses,
+    Grading,
+}
+
+impl ServiceSet {
+    fn has_auth(self) -> bool {
+        matches!(self, Self::All | Self::Auth)
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Everything start-up builds before the server exists; tests reach into it too.
+pub struct Parts {
+    pub db: Db,
+    pub auth: Option<Arc<AuthState>>,
+    pub revoked: RevokedSessions,
+    pub csrf: CsrfKey,
+}
+
+fn verifier(
+    config: &Config,
+    audience: Audience,
+    clock: &Arc<dyn Clock>,
+    revoked: &RevokedSessions,
+    auth: Option<&Arc<AuthState>>,
+) -> anyhow::Result<Arc<Verifier>> {
+    let mut vc = VerifierConfig::new(config.issuer.clone(), audience);
+    vc.leeway_secs = config.leeway.as_secs();
+    let keys = auth.map(|a| a.keys.key_set()).unwrap_or_default();
+    let mut v = Verifier::new(vc, keys, Arc::clone(clock), Arc::new(revoked.clone()))
+        .context("building the token verifier")?;
+    if let Some(auth) = auth {
+        v = v.with_key_source(Arc::new(KeyRingSource {
+            state: Arc::clone(auth),
+        }));
+    }
+    Ok(Arc::new(v))
+}
+
+/// Connects, migrates and loads what every shape needs.
+pub async fn prepare(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    which: ServiceSet,
+) -> anyhow::Result<Parts> {
+    let url = config.database_url.clone();
+    let db = tokio::task::spawn_blocking(move || Db::connect(&url))
+        .await?
+        .context("LECTERN_DATABASE_URL: cannot open the database")?;
+    let migrated = db.migrate().context("running migrations")?;
+    if migrated > 0 {
+        tracing::info!(count = migrated, "applied migrations");
+    }
+    let now = clock.now();
+    let (csrf_key, successor_key) = {
+        let mut conn = db.get()?;
+        (
+            load_or_create_secret(&mut conn, "csrf", now)?,
+            load_or_create_secret(&mut conn, "refresh-successor", now)?,
+        )
+    };
+    let revoked = RevokedSessions::new();
+    let auth = if which.has_auth() {
+        let keys = Arc::new(auth_core::keys::KeyRing::default());
+        {
+            let mut conn = db.get()?;
+            auth_core::keys::ensure_signing_key(&mut conn, now)?;
+            keys.reload(&mut conn)?;
+        }
+        let hasher =
+            tokio::task::spawn_blocking(auth_core::password::PasswordHasher::new).await??;
+        Some(Arc::new(AuthState::new(
+            db.clone(),
+            Arc::clone(&clock),
+            AuthSettings::from_config(config),
+            keys,
+            hasher,
+            revoked.clone(),
+            successor_key,
+        )))
+    } else {
+        None
+    };
+    Ok(Parts {
+        db,
+        auth,
+        revoked,
+        csrf: CsrfKey::new(csrf_key),
+    })
+}
+
+impl Application {
+    /// Binds `config.addr` and builds the server.
+    pub async fn build(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        which: ServiceSet,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.addr)
+            .with_context(|| format!("LECTERN_ADDR: cannot listen on {}", config.addr))?;
+        let parts = prepare(&config, Arc::clone(&clock), which).await?;
+        Self::from_parts(config, clock, which, parts, listener)
+    }
+
+    /// Builds the server on an already bound listener (tests bind port 0 first).
+    pub fn from_parts(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        which: ServiceSet,
+        parts: Parts,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let Parts {
+            db,
+            auth,
+            revoked,
+            csrf,
+        } = parts;
+        let mut tasks = Vec::new();
+
+        let window = config.access_ttl + config.leeway;
+        tasks.push(
+            RevocationSync {
+                db: db.clone(),
+                set: revoked.clone(),
+                clock: Arc::clone(&clock),
+                window,
+            }
+            .spawn(),
+        );
+
+        let identity_for = |audience| -> anyhow::Result<web::Data<Identity>> {
+            let v = verifier(&config, audience, &clock, &revoked, auth.as_ref())?;
+            Ok(web::Data::new(Identity::new(
+                v,
+                csrf.clone(),
+                &config.public_url,
+            )))
+        };
+        // auth-core's own account endpoints accept any token of the platform; its tokens are
+        // addressed to the course and grading services, so it checks the first of them.
+        let auth_identity = identity_for(Audience::Courses)?;
+        let verifiers = vec![Arc::clone(&auth_identity.verifier)];
+        let auth_data = auth.as_ref().map(|a| web::Data::from(Arc::clone(a)));
+        if let Some(state) = &auth {
+            tasks.push(auth_core::spawn_key_reload(Arc::clone(state), verifiers));
+        }
+
+        let db_data = web::Data::new(db);
+        let server = HttpServer::new(move || {
+            let mut app = App::new()
+                .wrap(from_fn(middleware::security_headers))
+                .wrap(from_fn(middleware::request_id))
+                .wrap(TracingLogger::default())
+                .configure(|cfg| lectern_common::health::configure(cfg, db_data.clone()))
+                .configure(lectern_common::assets::configure)
+                .configure(web_config::standard);
+            if let Some(state) = &auth_data {
+                app = app.configure(|cfg| {
+                    auth_core::configure(cfg, state.clone(), auth_identity.clone())
+                });
+            }
+            if which == ServiceSet::All {
+                app = app.route(
+                    "/",
+                    web::get().to(|| async {
+                        HttpResponse::SeeOther()
+                            .insert_header(("location", "/courses"))
+                            .finish()
+                    }),
+                );
+            }
+            app.default_service(web::to(web_config::not_found))
+        })
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            tasks,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM: in-flight requests finish first).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        for task in self.tasks {
+            task.abort();
+        }
+        result
+    }
+}
