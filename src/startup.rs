@@ -199,6 +199,11 @@ impl Application {
             }
             app.default_service(web::to(web_config::not_found))
         })
+        .workers(
+            config
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        )
         .listen(listener)?
         .run();
         Ok(Self {
@@ -210,6 +215,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server from outside (tests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
     /// Serves until the server is stopped (SIGINT/SIGTERM: in-flight requests finish first).

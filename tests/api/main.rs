@@ -1,1 +1,11 @@
+//! The one integration-test binary: every module runs the real application over HTTP, each test
+//! once on SQLite and once on PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod auth;
+mod keys;
+mod pages;
+mod tokens;

@@ -181,10 +181,10 @@ pub fn generate(conn: &mut DbConnection, now: OffsetDateTime) -> Result<String, 
         .select(diesel::dsl::max(signing_keys::created_at))
         .first(conn)?;
     let mut created = to_db_time(now);
-    if let Some(newest) = newest {
-        if created <= newest {
-            created = newest + time::Duration::microseconds(1);
-        }
+    if let Some(newest) = newest
+        && created <= newest
+    {
+        created = newest + time::Duration::microseconds(1);
     }
     diesel::insert_into(signing_keys::table)
         .values((

@@ -228,10 +228,11 @@ pub async fn sign_in(
                 error: Some(e.to_string()),
             };
             let mut resp = with_cookie(render(&page, problem.status)?, cookie);
-            if let Some(secs) = problem.retry_after {
-                if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
-                    resp.headers_mut().insert(header::RETRY_AFTER, v);
-                }
+            if let Some(v) = problem
+                .retry_after
+                .and_then(|secs| header::HeaderValue::from_str(&secs.to_string()).ok())
+            {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
             Ok(resp)
         }

@@ -127,8 +127,8 @@ fn well_formed_refresh_token(token: &str) -> bool {
 
 enum RefreshOutcome {
     Issued {
-        session: SessionRow,
-        user: UserRow,
+        session: Box<SessionRow>,
+        user: Box<UserRow>,
         refresh_token: String,
     },
     Rejected {
@@ -357,7 +357,7 @@ impl AuthState {
                         None if store::spend_refresh_token(conn, &hash, at)? => {
                             store::insert_refresh_token(conn, &successor_hash, session.id, at)?;
                             store::touch_session(conn, session.id, at)?;
-                            return Ok(RefreshOutcome::Issued { session, user: found.user, refresh_token: successor });
+                            return Ok(RefreshOutcome::Issued { session: Box::new(session), user: Box::new(found.user), refresh_token: successor });
                         }
                         // Another request spent it between our read and our update.
                         None => store::refresh_token_spent_at(conn, &hash)?.flatten().unwrap_or(at),
@@ -366,7 +366,7 @@ impl AuthState {
                     let within_grace = grace > time::Duration::ZERO && spent_at.assume_utc() + grace >= now;
                     let successor_unused = matches!(store::refresh_token_spent_at(conn, &successor_hash)?, Some(None));
                     if within_grace && successor_unused {
-                        return Ok(RefreshOutcome::Issued { session, user: found.user, refresh_token: successor });
+                        return Ok(RefreshOutcome::Issued { session: Box::new(session), user: Box::new(found.user), refresh_token: successor });
                     }
                     store::revoke_session(conn, session.id, at, "refresh token reuse")?;
                     tracing::warn!(session.id = %session.id, "refresh token reused; session revoked");

@@ -67,11 +67,11 @@ impl Throttle {
                 while times.front().is_some_and(|t| *t + limit.window <= now) {
                     times.pop_front();
                 }
-                if times.len() >= limit.failures {
-                    if let Some(oldest) = times.front() {
-                        let secs = (*oldest + limit.window - now).whole_seconds().max(1);
-                        wait = wait.max(u64::try_from(secs).unwrap_or(1));
-                    }
+                if times.len() >= limit.failures
+                    && let Some(oldest) = times.front()
+                {
+                    let secs = (*oldest + limit.window - now).whole_seconds().max(1);
+                    wait = wait.max(u64::try_from(secs).unwrap_or(1));
                 }
             }
         }

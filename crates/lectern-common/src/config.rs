@@ -49,6 +49,8 @@ pub struct Config {
     pub session_idle: Duration,
     /// `LECTERN_SESSION_MAX_SECS`: no session outlives this (default 30 days).
     pub session_absolute: Duration,
+    /// HTTP worker threads; `None` is one per core. (Not an environment variable: tests use it.)
+    pub workers: Option<usize>,
 }
 
 impl Default for Config {
@@ -66,6 +68,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             session_idle: Duration::from_secs(14 * 24 * 3600),
             session_absolute: Duration::from_secs(30 * 24 * 3600),
+            workers: None,
         }
     }
 }

@@ -234,6 +234,24 @@ where
     }
 }
 
+/// The UTC wall time diesel stores in a `Timestamp` column.
+pub fn to_db_time(t: time::OffsetDateTime) -> time::PrimitiveDateTime {
+    let utc = t.to_offset(time::UtcOffset::UTC);
+    time::PrimitiveDateTime::new(utc.date(), utc.time())
+}
+
+/// A `Timestamp` column read back as a UTC instant.
+pub fn from_db_time(t: time::PrimitiveDateTime) -> time::OffsetDateTime {
+    t.assume_utc()
+}
+
+/// RFC 3339 in UTC, as API.md wants times.
+pub fn rfc3339(t: time::PrimitiveDateTime) -> String {
+    from_db_time(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -284,22 +302,4 @@ mod tests {
             .unwrap();
         assert_eq!(n.n, 1);
     }
-}
-
-/// The UTC wall time diesel stores in a `Timestamp` column.
-pub fn to_db_time(t: time::OffsetDateTime) -> time::PrimitiveDateTime {
-    let utc = t.to_offset(time::UtcOffset::UTC);
-    time::PrimitiveDateTime::new(utc.date(), utc.time())
-}
-
-/// A `Timestamp` column read back as a UTC instant.
-pub fn from_db_time(t: time::PrimitiveDateTime) -> time::OffsetDateTime {
-    t.assume_utc()
-}
-
-/// RFC 3339 in UTC, as API.md wants times.
-pub fn rfc3339(t: time::PrimitiveDateTime) -> String {
-    from_db_time(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }

@@ -70,7 +70,7 @@ impl RevocationSync {
             loop {
                 ticker.tick().await;
                 passes += 1;
-                if let Err(e) = self.run_once(passes % 60 == 0).await {
+                if let Err(e) = self.run_once(passes.is_multiple_of(60)).await {
                     tracing::warn!(error = %e, "revoked-session refresh failed; keeping the last known set");
                 }
             }

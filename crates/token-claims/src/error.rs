@@ -174,8 +174,8 @@ pub enum KeySetError {
     /// The public key bytes are malformed (wrong length, bad encoding, not a curve point).
     #[error("bad key material: {0}")]
     BadKeyMaterial(&'static str),
-    /// Thumbprints are computed for OKP and EC public keys only.
-    #[error("thumbprint needs an OKP or EC public key")]
+    /// Thumbprints are computed for OKP (Ed25519) and EC (P-256/384/521) public keys only.
+    #[error("thumbprint needs an Ed25519 OKP or NIST-curve EC public key")]
     UnsupportedKeyType,
     /// jsonwebtoken has no usable crypto backend to check the key with.
     #[error("no jsonwebtoken crypto backend is installed")]

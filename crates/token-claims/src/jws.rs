@@ -123,9 +123,7 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, VerifyError> {
 #[derive(Deserialize)]
 struct Header {
     alg: String,
-    #[serde(default)]
     typ: Option<String>,
-    #[serde(default)]
     kid: Option<String>,
     #[serde(default, deserialize_with = "present")]
     crit: bool,

@@ -231,7 +231,7 @@ pub fn jwk_thumbprint(jwk: &Jwk) -> Result<String, KeySetError> {
         AlgorithmParameters::OctetKeyPair(okp) => {
             let crv = match okp.curve {
                 EllipticCurve::Ed25519 => "Ed25519",
-                _ => return Err(KeySetError::KeyTypeMismatch),
+                _ => return Err(KeySetError::UnsupportedKeyType),
             };
             let x = base64url_member(&okp.x)?;
             format!(r#"{{"crv":"{crv}","kty":"OKP","x":"{x}"}}"#)
@@ -241,7 +241,7 @@ pub fn jwk_thumbprint(jwk: &Jwk) -> Result<String, KeySetError> {
                 EllipticCurve::P256 => "P-256",
                 EllipticCurve::P384 => "P-384",
                 EllipticCurve::P521 => "P-521",
-                _ => return Err(KeySetError::KeyTypeMismatch),
+                _ => return Err(KeySetError::UnsupportedKeyType),
             };
             let (x, y) = (base64url_member(&ec.x)?, base64url_member(&ec.y)?);
             format!(r#"{{"crv":"{crv}","kty":"EC","x":"{x}","y":"{y}"}}"#)

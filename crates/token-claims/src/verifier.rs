@@ -151,6 +151,9 @@ impl Verifier {
     /// [`verify`](Self::verify), and when the token names an unknown `kid`: fetch the key set
     /// from the source (at most once per [`KEY_REFRESH_INTERVAL`], by the injected clock, whether
     /// the fetch succeeds or not) and verify once more.
+    ///
+    /// The slot is taken before the fetch starts, so concurrent callers with unknown kids do not
+    /// pile onto the source; they get [`VerifyError::UnknownKid`] instead of waiting for it.
     pub async fn verify_refreshing(&self, token: &str) -> Result<VerifiedClaims, VerifyError> {
         match self.verify(token) {
             Err(VerifyError::UnknownKid) => {}

@@ -118,7 +118,7 @@ mod rule_1_structure {
         let fixture = Fixture::new();
         // A header whose encoding needs padding, padded, and a signature over exactly that.
         let mut header = serde_json::to_vec(&fixture.key.header()).unwrap();
-        while header.len() % 3 == 0 {
+        while header.len().is_multiple_of(3) {
             header.push(b' ');
         }
         let input = format!(

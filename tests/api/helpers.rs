@@ -1,0 +1,472 @@
+//! `spawn_app()`: the real application on a random port with a fresh database (a SQLite file in
+//! a temporary directory, or a new PostgreSQL database dropped afterwards), a manual clock that
+//! tests move instead of sleeping, and typed helpers for the actors of the spec.
+
+use diesel::{Connection, RunQueryDsl};
+use lectern::startup::{Application, Parts, ServiceSet, prepare};
+use lectern_common::Config;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use time::OffsetDateTime;
+use token_claims::{Clock, ManualClock};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn name(backend: Backend)` once per database backend, as the tests
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::$name($crate::helpers::Backend::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::$name($crate::helpers::Backend::Postgres).await }
+        }
+    )*};
+}
+
+/// Where PostgreSQL tests create their databases.
+fn postgres_admin_url() -> String {
+    std::env::var("LECTERN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A database that disappears with the test.
+pub enum TestDb {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+    Shared {
+        url: String,
+    },
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("lectern.db").display());
+                Self::Sqlite { _dir: dir, url }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let name = format!("lectern_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = diesel::PgConnection::establish(&admin_url)
+                    .expect("PostgreSQL must be running (see README: testing)");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b);
+                let url = format!("{base}/{name}");
+                Self::Postgres {
+                    admin_url,
+                    name,
+                    url,
+                }
+            }
+        }
+    }
+
+    /// The same database again, for a second process; only the first owner drops it.
+    pub fn reuse(app: &TestApp) -> Self {
+        Self::Shared {
+            url: app._db.url().to_owned(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } | Self::Shared { url } => url,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Self::Postgres {
+            admin_url, name, ..
+        } = self
+            && let Ok(mut admin) = diesel::PgConnection::establish(admin_url)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin);
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub clock: ManualClock,
+    pub config: Config,
+    pub db: lectern_common::Db,
+    pub auth: Arc<auth_core::AuthState>,
+    pub revoked: token_claims::RevokedSessions,
+    /// A client that follows no redirects and keeps no cookies, so tests see every reply.
+    pub api: reqwest::Client,
+    handle: actix_web::dev::ServerHandle,
+    _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command at once; nothing to wait for.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// The instant every test starts at (a fixed date keeps failures reproducible).
+pub fn start_time() -> OffsetDateTime {
+    time::macros::datetime!(2026-11-28 09:00:00 UTC)
+}
+
+pub fn base_config(db_url: &str) -> Config {
+    Config {
+        database_url: db_url.to_owned(),
+        workers: Some(1),
+        log_filter: "warn".into(),
+        ..Config::default()
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let db = TestDb::new(backend);
+    spawn_on(db, tweak).await
+}
+
+/// Starts an app on an existing database (a second process of the split shape shares it).
+pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        lectern_common::telemetry::init("info", lectern_common::config::LogFormat::Text);
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let address = format!("http://127.0.0.1:{port}");
+    let mut config = base_config(db.url());
+    config.public_url = address.clone();
+    tweak(&mut config);
+    let clock = ManualClock::new(start_time());
+    let dyn_clock: Arc<dyn Clock> = Arc::new(clock.clone());
+    let parts: Parts = prepare(&config, Arc::clone(&dyn_clock), ServiceSet::All)
+        .await
+        .expect("prepare");
+    let auth = parts.auth.clone().expect("auth state");
+    let (db_handle, revoked) = (parts.db.clone(), parts.revoked.clone());
+    let app = Application::from_parts(config.clone(), dyn_clock, ServiceSet::All, parts, listener)
+        .expect("build app");
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    let api = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        address,
+        clock,
+        config,
+        db: db_handle,
+        auth,
+        revoked,
+        api,
+        handle,
+        _db: db,
+    }
+}
+
+/// Someone signed in through the API.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub const STUDENT_PASSWORD: &str = "violet meadow studies algebra";
+pub const TEACHER_PASSWORD: &str = "granite harbor grades essays";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.api.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        let mut req = self.api.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn signup(&self, email: &str, password: &str, name: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/auth/signup",
+            None,
+            &json!({"email": email, "password": password, "display_name": name}),
+        )
+        .await
+    }
+
+    pub async fn token(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/auth/token",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/auth/refresh",
+            None,
+            &json!({"refresh_token": refresh_token}),
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Actor {
+        let resp = self.token(email, password).await;
+        assert_eq!(resp.status(), 200, "sign-in of {email}");
+        let body: Value = resp.json().await.expect("json");
+        let me: Value = self
+            .get("/api/auth/me", body["access_token"].as_str())
+            .await
+            .json()
+            .await
+            .expect("me");
+        Actor {
+            id: me["id"].as_str().expect("id").to_owned(),
+            access_token: body["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_owned(),
+            refresh_token: body["refresh_token"]
+                .as_str()
+                .expect("refresh_token")
+                .to_owned(),
+        }
+    }
+
+    /// A student who signed up and signed in.
+    pub async fn student(&self, name: &str) -> Actor {
+        let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
+        assert_eq!(
+            self.signup(&email, STUDENT_PASSWORD, name).await.status(),
+            201
+        );
+        self.sign_in(&email, STUDENT_PASSWORD).await
+    }
+
+    /// A teacher made as `lectern users add` makes one, signed in.
+    pub async fn teacher(&self, name: &str) -> Actor {
+        let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
+        let (auth, db_name, db_email) = (Arc::clone(&self.auth), name.to_owned(), email.clone());
+        self.db
+            .run(move |conn| {
+                auth.create_user_now(
+                    conn,
+                    &db_email,
+                    &db_name,
+                    token_claims::Role::Teacher,
+                    TEACHER_PASSWORD,
+                )
+                .map_err(|e| lectern_common::DbError::Task(e.to_string()))
+            })
+            .await
+            .expect("create teacher")
+            .expect("new email");
+        self.sign_in(&email, TEACHER_PASSWORD).await
+    }
+
+    /// The problem document of a reply, checking its content type.
+    pub async fn problem(resp: reqwest::Response) -> Value {
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap_or_default()),
+            Some("application/problem+json")
+        );
+        resp.json().await.expect("problem json")
+    }
+
+    /// Moves the clock of this app.
+    pub fn advance(&self, secs: i64) {
+        self.clock.advance(time::Duration::seconds(secs));
+    }
+}
+
+/// Splits a `Set-Cookie` header into its name and attribute list, lower-cased.
+pub fn set_cookies(resp: &reqwest::Response) -> Vec<(String, String, String)> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|raw| {
+            let (pair, attrs) = raw.split_once(';').unwrap_or((raw, ""));
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (
+                name.trim().to_owned(),
+                value.trim().to_owned(),
+                attrs.to_lowercase(),
+            )
+        })
+        .collect()
+}
+
+/// A browser, as far as Lectern's pages care: it keeps cookies by path, sends `Origin` on
+/// posts, and follows no redirects on its own (tests look at each one).
+pub struct Browser<'a> {
+    pub app: &'a TestApp,
+    /// name -> (value, path)
+    pub cookies: std::collections::BTreeMap<String, (String, String)>,
+    pub origin: String,
+}
+
+impl<'a> Browser<'a> {
+    pub fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: Default::default(),
+            origin: app.config.public_url.clone(),
+        }
+    }
+
+    fn cookie_header(&self, path: &str) -> String {
+        self.cookies
+            .iter()
+            .filter(|(_, (_, p))| path.starts_with(p.as_str()))
+            .map(|(n, (v, _))| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, resp: &reqwest::Response) {
+        for (name, value, attrs) in set_cookies(resp) {
+            let path = attrs
+                .split(';')
+                .find_map(|a| a.trim().strip_prefix("path=").map(str::to_owned))
+                .unwrap_or_else(|| "/".into());
+            if attrs.contains("max-age=0") || value.is_empty() {
+                self.cookies.remove(&name);
+            } else {
+                self.cookies.insert(name, (value, path));
+            }
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> reqwest::Response {
+        let resp = self
+            .app
+            .api
+            .get(self.app.url(path))
+            .header("cookie", self.cookie_header(path))
+            .send()
+            .await
+            .expect("get");
+        self.keep(&resp);
+        resp
+    }
+
+    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let body = serde_urlencoded_body(fields);
+        let resp = self
+            .app
+            .api
+            .post(self.app.url(path))
+            .header("cookie", self.cookie_header(path))
+            .header("origin", &self.origin)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        self.keep(&resp);
+        resp
+    }
+
+    /// GET a page and return its HTML and the CSRF token of its forms.
+    pub async fn page(&mut self, path: &str) -> (String, String) {
+        let resp = self.get(path).await;
+        assert_eq!(resp.status(), 200, "GET {path}");
+        let html = resp.text().await.expect("html");
+        let token = csrf_token(&html);
+        (html, token)
+    }
+
+    /// Signs in through the form.
+    pub async fn sign_in(&mut self, email: &str, password: &str) {
+        let (_, token) = self.page("/auth/sign-in").await;
+        let resp = self
+            .post_form(
+                "/auth/sign-in",
+                &[
+                    ("csrf_token", &token),
+                    ("email", email),
+                    ("password", password),
+                    ("next", "/auth/token"),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), 303, "sign-in form");
+    }
+}
+
+pub fn serde_urlencoded_body(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                lectern_common::extract::urlencode(k),
+                lectern_common::extract::urlencode(v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn csrf_token(html: &str) -> String {
+    html.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
