@@ -5,6 +5,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use auth_core::{AuthSettings, AuthState, KeyRingSource};
+use course_service::CourseState;
 use lectern_common::csrf::CsrfKey;
 use lectern_common::db::Db;
 use lectern_common::revocation::{RevocationSync, load_or_create_secret};
@@ -26,6 +27,10 @@ pub enum ServiceSet {
 impl ServiceSet {
     fn has_auth(self) -> bool {
         matches!(self, Self::All | Self::Auth)
+    }
+
+    fn has_courses(self) -> bool {
+        matches!(self, Self::All | Self::Courses)
     }
 }
 
@@ -53,22 +58,16 @@ fn verifier(
     let mut vc = VerifierConfig::new(config.issuer.clone(), audience);
     vc.leeway_secs = config.leeway.as_secs();
     let keys = auth.map(|a| a.keys.key_set()).unwrap_or_default();
-    let mut v = Verifier::new(vc, keys, Arc::clone(clock), Arc::new(revoked.clone()))
-        .context("building the token verifier")?;
+    let mut v =
+        Verifier::new(vc, keys, Arc::clone(clock), Arc::new(revoked.clone())).context("building the token verifier")?;
     if let Some(auth) = auth {
-        v = v.with_key_source(Arc::new(KeyRingSource {
-            state: Arc::clone(auth),
-        }));
+        v = v.with_key_source(Arc::new(KeyRingSource { state: Arc::clone(auth) }));
     }
     Ok(Arc::new(v))
 }
 
 /// Connects, migrates and loads what every shape needs.
-pub async fn prepare(
-    config: &Config,
-    clock: Arc<dyn Clock>,
-    which: ServiceSet,
-) -> anyhow::Result<Parts> {
+pub async fn prepare(config: &Config, clock: Arc<dyn Clock>, which: ServiceSet) -> anyhow::Result<Parts> {
     let url = config.database_url.clone();
     let db = tokio::task::spawn_blocking(move || Db::connect(&url))
         .await?
@@ -80,10 +79,7 @@ pub async fn prepare(
     let now = clock.now();
     let (csrf_key, successor_key) = {
         let mut conn = db.get()?;
-        (
-            load_or_create_secret(&mut conn, "csrf", now)?,
-            load_or_create_secret(&mut conn, "refresh-successor", now)?,
-        )
+        (load_or_create_secret(&mut conn, "csrf", now)?, load_or_create_secret(&mut conn, "refresh-successor", now)?)
     };
     let revoked = RevokedSessions::new();
     let auth = if which.has_auth() {
@@ -93,8 +89,7 @@ pub async fn prepare(
             auth_core::keys::ensure_signing_key(&mut conn, now)?;
             keys.reload(&mut conn)?;
         }
-        let hasher =
-            tokio::task::spawn_blocking(auth_core::password::PasswordHasher::new).await??;
+        let hasher = tokio::task::spawn_blocking(auth_core::password::PasswordHasher::new).await??;
         Some(Arc::new(AuthState::new(
             db.clone(),
             Arc::clone(&clock),
@@ -107,21 +102,12 @@ pub async fn prepare(
     } else {
         None
     };
-    Ok(Parts {
-        db,
-        auth,
-        revoked,
-        csrf: CsrfKey::new(csrf_key),
-    })
+    Ok(Parts { db, auth, revoked, csrf: CsrfKey::new(csrf_key) })
 }
 
 impl Application {
     /// Binds `config.addr` and builds the server.
-    pub async fn build(
-        config: Config,
-        clock: Arc<dyn Clock>,
-        which: ServiceSet,
-    ) -> anyhow::Result<Self> {
+    pub async fn build(config: Config, clock: Arc<dyn Clock>, which: ServiceSet) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.addr)
             .with_context(|| format!("LECTERN_ADDR: cannot listen on {}", config.addr))?;
         let parts = prepare(&config, Arc::clone(&clock), which).await?;
@@ -137,38 +123,24 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
-        let Parts {
-            db,
-            auth,
-            revoked,
-            csrf,
-        } = parts;
+        let Parts { db, auth, revoked, csrf } = parts;
         let mut tasks = Vec::new();
 
         let window = config.access_ttl + config.leeway;
-        tasks.push(
-            RevocationSync {
-                db: db.clone(),
-                set: revoked.clone(),
-                clock: Arc::clone(&clock),
-                window,
-            }
-            .spawn(),
-        );
+        tasks.push(RevocationSync { db: db.clone(), set: revoked.clone(), clock: Arc::clone(&clock), window }.spawn());
 
         let identity_for = |audience| -> anyhow::Result<web::Data<Identity>> {
             let v = verifier(&config, audience, &clock, &revoked, auth.as_ref())?;
-            Ok(web::Data::new(Identity::new(
-                v,
-                csrf.clone(),
-                &config.public_url,
-            )))
+            Ok(web::Data::new(Identity::new(v, csrf.clone(), &config.public_url)))
         };
-        // auth-core's own account endpoints accept any token of the platform; its tokens are
-        // addressed to the course and grading services, so it checks the first of them.
-        let auth_identity = identity_for(Audience::Courses)?;
-        let verifiers = vec![Arc::clone(&auth_identity.verifier)];
+        // Tokens are addressed to the course and grading services. auth-core's own account
+        // endpoints accept any token of the platform, so they share the courses verifier.
+        let courses_identity = identity_for(Audience::Courses)?;
+        let auth_identity = courses_identity.clone();
+        let verifiers = vec![Arc::clone(&courses_identity.verifier)];
         let auth_data = auth.as_ref().map(|a| web::Data::from(Arc::clone(a)));
+        let courses_data =
+            which.has_courses().then(|| web::Data::new(CourseState { db: db.clone(), clock: Arc::clone(&clock) }));
         if let Some(state) = &auth {
             tasks.push(auth_core::spawn_key_reload(Arc::clone(state), verifiers));
         }
@@ -183,34 +155,24 @@ impl Application {
                 .configure(lectern_common::assets::configure)
                 .configure(web_config::standard);
             if let Some(state) = &auth_data {
-                app = app.configure(|cfg| {
-                    auth_core::configure(cfg, state.clone(), auth_identity.clone())
-                });
+                app = app.configure(|cfg| auth_core::configure(cfg, state.clone(), auth_identity.clone()));
+            }
+            if let Some(state) = &courses_data {
+                app = app.configure(|cfg| course_service::configure(cfg, state.clone(), courses_identity.clone()));
             }
             if which == ServiceSet::All {
                 app = app.route(
                     "/",
-                    web::get().to(|| async {
-                        HttpResponse::SeeOther()
-                            .insert_header(("location", "/courses"))
-                            .finish()
-                    }),
+                    web::get()
+                        .to(|| async { HttpResponse::SeeOther().insert_header(("location", "/courses")).finish() }),
                 );
             }
             app.default_service(web::to(web_config::not_found))
         })
-        .workers(
-            config
-                .workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-        )
+        .workers(config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())))
         .listen(listener)?
         .run();
-        Ok(Self {
-            port,
-            server,
-            tasks,
-        })
+        Ok(Self { port, server, tasks })
     }
 
     pub fn port(&self) -> u16 {

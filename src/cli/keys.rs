@@ -18,8 +18,7 @@ pub enum KeysCommand {
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
@@ -32,11 +31,8 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
     let fail = |e: auth_core::AuthError| anyhow::anyhow!("{e}");
     match command {
         KeysCommand::Rotate => {
-            let kid = lectern_common::db::write_tx(&mut conn, |c| keys::generate(c, now))
-                .map_err(fail)?;
-            println!(
-                "new signing key {kid}; the previous key stays in the JWKS until you retire it"
-            );
+            let kid = lectern_common::db::write_tx(&mut conn, |c| keys::generate(c, now)).map_err(fail)?;
+            println!("new signing key {kid}; the previous key stays in the JWKS until you retire it");
         }
         KeysCommand::List => {
             for k in keys::list(&mut conn, lifetime).map_err(fail)? {
@@ -49,21 +45,13 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
                         format!("previous (tokens live until {})", rfc3339(live_until))
                     }
                 };
-                println!(
-                    "{}  {}  created {}  {}",
-                    k.kid,
-                    k.alg,
-                    rfc3339(k.created_at),
-                    status
-                );
+                println!("{}  {}  created {}  {}", k.kid, k.alg, rfc3339(k.created_at), status);
             }
         }
-        KeysCommand::Retire { kid } => {
-            match keys::retire(&mut conn, &kid, now, lifetime).map_err(fail)? {
-                Ok(()) => println!("retired {kid}"),
-                Err(refusal) => bail!("{refusal}"),
-            }
-        }
+        KeysCommand::Retire { kid } => match keys::retire(&mut conn, &kid, now, lifetime).map_err(fail)? {
+            Ok(()) => println!("retired {kid}"),
+            Err(refusal) => bail!("{refusal}"),
+        },
     }
     Ok(())
 }

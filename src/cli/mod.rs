@@ -13,11 +13,7 @@ use std::sync::Arc;
 use token_claims::{Clock, SystemClock};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "lectern",
-    version,
-    about = "Lectern: courses, materials, assignments and grades"
-)]
+#[command(name = "lectern", version, about = "Lectern: courses, materials, assignments and grades")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -28,37 +28,19 @@ pub async fn run(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
     let [header, claims, _signature] = parts.as_slice() else {
         bail!("not a compact JWS: expected three dot-separated parts")
     };
-    println!(
-        "header:\n{}",
-        serde_json::to_string_pretty(&segment(header)?)?
-    );
-    println!(
-        "claims:\n{}",
-        serde_json::to_string_pretty(&segment(claims)?)?
-    );
+    println!("header:\n{}", serde_json::to_string_pretty(&segment(header)?)?);
+    println!("claims:\n{}", serde_json::to_string_pretty(&segment(claims)?)?);
     let clock = super::clock();
     let parts = prepare(config, Arc::clone(&clock), ServiceSet::Auth).await?;
-    let Some(auth) = parts.auth else {
-        bail!("auth service unavailable")
-    };
+    let Some(auth) = parts.auth else { bail!("auth service unavailable") };
     let mut vc = VerifierConfig::new(config.issuer.clone(), Audience::Courses);
     vc.leeway_secs = config.leeway.as_secs();
-    let verifier = Verifier::new(
-        vc,
-        auth.keys.key_set(),
-        clock,
-        Arc::new(parts.revoked.clone()),
-    )?;
+    let verifier = Verifier::new(vc, auth.keys.key_set(), clock, Arc::new(parts.revoked.clone()))?;
     match verifier.verify(token) {
-        Ok(c) => println!(
-            "verified: user {} ({}), session {}, expires at {}",
-            c.user_id, c.role, c.session_id, c.expires_at
-        ),
-        Err(e) => println!(
-            "NOT valid here: {} (rule {} of SECURITY.md)",
-            e.reason(),
-            e.rule()
-        ),
+        Ok(c) => {
+            println!("verified: user {} ({}), session {}, expires at {}", c.user_id, c.role, c.session_id, c.expires_at)
+        }
+        Err(e) => println!("NOT valid here: {} (rule {} of SECURITY.md)", e.reason(), e.rule()),
     }
     Ok(())
 }

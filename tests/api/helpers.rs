@@ -32,24 +32,14 @@ macro_rules! on_both_backends {
 
 /// Where PostgreSQL tests create their databases.
 fn postgres_admin_url() -> String {
-    std::env::var("LECTERN_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+    std::env::var("LECTERN_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
 /// A database that disappears with the test.
 pub enum TestDb {
-    Sqlite {
-        _dir: tempfile::TempDir,
-        url: String,
-    },
-    Postgres {
-        admin_url: String,
-        name: String,
-        url: String,
-    },
-    Shared {
-        url: String,
-    },
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { admin_url: String, name: String, url: String },
+    Shared { url: String },
 }
 
 impl TestDb {
@@ -65,27 +55,17 @@ impl TestDb {
                 let name = format!("lectern_test_{}", uuid::Uuid::new_v4().simple());
                 let mut admin = diesel::PgConnection::establish(&admin_url)
                     .expect("PostgreSQL must be running (see README: testing)");
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .expect("create test database");
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map_or(admin_url.as_str(), |(b, _)| b);
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
                 let url = format!("{base}/{name}");
-                Self::Postgres {
-                    admin_url,
-                    name,
-                    url,
-                }
+                Self::Postgres { admin_url, name, url }
             }
         }
     }
 
     /// The same database again, for a second process; only the first owner drops it.
     pub fn reuse(app: &TestApp) -> Self {
-        Self::Shared {
-            url: app._db.url().to_owned(),
-        }
+        Self::Shared { url: app._db.url().to_owned() }
     }
 
     pub fn url(&self) -> &str {
@@ -97,13 +77,10 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Self::Postgres {
-            admin_url, name, ..
-        } = self
+        if let Self::Postgres { admin_url, name, .. } = self
             && let Ok(mut admin) = diesel::PgConnection::establish(admin_url)
         {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut admin);
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
         }
     }
 }
@@ -134,12 +111,7 @@ pub fn start_time() -> OffsetDateTime {
 }
 
 pub fn base_config(db_url: &str) -> Config {
-    Config {
-        database_url: db_url.to_owned(),
-        workers: Some(1),
-        log_filter: "warn".into(),
-        ..Config::default()
-    }
+    Config { database_url: db_url.to_owned(), workers: Some(1), log_filter: "warn".into(), ..Config::default() }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -164,30 +136,14 @@ pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
     tweak(&mut config);
     let clock = ManualClock::new(start_time());
     let dyn_clock: Arc<dyn Clock> = Arc::new(clock.clone());
-    let parts: Parts = prepare(&config, Arc::clone(&dyn_clock), ServiceSet::All)
-        .await
-        .expect("prepare");
+    let parts: Parts = prepare(&config, Arc::clone(&dyn_clock), ServiceSet::All).await.expect("prepare");
     let auth = parts.auth.clone().expect("auth state");
     let (db_handle, revoked) = (parts.db.clone(), parts.revoked.clone());
-    let app = Application::from_parts(config.clone(), dyn_clock, ServiceSet::All, parts, listener)
-        .expect("build app");
+    let app = Application::from_parts(config.clone(), dyn_clock, ServiceSet::All, parts, listener).expect("build app");
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    let api = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    TestApp {
-        address,
-        clock,
-        config,
-        db: db_handle,
-        auth,
-        revoked,
-        api,
-        handle,
-        _db: db,
-    }
+    let api = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    TestApp { address, clock, config, db: db_handle, auth, revoked, api, handle, _db: db }
 }
 
 /// Someone signed in through the API.
@@ -214,12 +170,7 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
-    pub async fn post_json(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: &Value,
-    ) -> reqwest::Response {
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
         let mut req = self.api.post(self.url(path)).json(body);
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -228,62 +179,34 @@ impl TestApp {
     }
 
     pub async fn signup(&self, email: &str, password: &str, name: &str) -> reqwest::Response {
-        self.post_json(
-            "/api/auth/signup",
-            None,
-            &json!({"email": email, "password": password, "display_name": name}),
-        )
-        .await
+        self.post_json("/api/auth/signup", None, &json!({"email": email, "password": password, "display_name": name}))
+            .await
     }
 
     pub async fn token(&self, email: &str, password: &str) -> reqwest::Response {
-        self.post_json(
-            "/api/auth/token",
-            None,
-            &json!({"email": email, "password": password}),
-        )
-        .await
+        self.post_json("/api/auth/token", None, &json!({"email": email, "password": password})).await
     }
 
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
-        self.post_json(
-            "/api/auth/refresh",
-            None,
-            &json!({"refresh_token": refresh_token}),
-        )
-        .await
+        self.post_json("/api/auth/refresh", None, &json!({"refresh_token": refresh_token})).await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Actor {
         let resp = self.token(email, password).await;
         assert_eq!(resp.status(), 200, "sign-in of {email}");
         let body: Value = resp.json().await.expect("json");
-        let me: Value = self
-            .get("/api/auth/me", body["access_token"].as_str())
-            .await
-            .json()
-            .await
-            .expect("me");
+        let me: Value = self.get("/api/auth/me", body["access_token"].as_str()).await.json().await.expect("me");
         Actor {
             id: me["id"].as_str().expect("id").to_owned(),
-            access_token: body["access_token"]
-                .as_str()
-                .expect("access_token")
-                .to_owned(),
-            refresh_token: body["refresh_token"]
-                .as_str()
-                .expect("refresh_token")
-                .to_owned(),
+            access_token: body["access_token"].as_str().expect("access_token").to_owned(),
+            refresh_token: body["refresh_token"].as_str().expect("refresh_token").to_owned(),
         }
     }
 
     /// A student who signed up and signed in.
     pub async fn student(&self, name: &str) -> Actor {
         let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
-        assert_eq!(
-            self.signup(&email, STUDENT_PASSWORD, name).await.status(),
-            201
-        );
+        assert_eq!(self.signup(&email, STUDENT_PASSWORD, name).await.status(), 201);
         self.sign_in(&email, STUDENT_PASSWORD).await
     }
 
@@ -293,14 +216,8 @@ impl TestApp {
         let (auth, db_name, db_email) = (Arc::clone(&self.auth), name.to_owned(), email.clone());
         self.db
             .run(move |conn| {
-                auth.create_user_now(
-                    conn,
-                    &db_email,
-                    &db_name,
-                    token_claims::Role::Teacher,
-                    TEACHER_PASSWORD,
-                )
-                .map_err(|e| lectern_common::DbError::Task(e.to_string()))
+                auth.create_user_now(conn, &db_email, &db_name, token_claims::Role::Teacher, TEACHER_PASSWORD)
+                    .map_err(|e| lectern_common::DbError::Task(e.to_string()))
             })
             .await
             .expect("create teacher")
@@ -311,9 +228,7 @@ impl TestApp {
     /// The problem document of a reply, checking its content type.
     pub async fn problem(resp: reqwest::Response) -> Value {
         assert_eq!(
-            resp.headers()
-                .get("content-type")
-                .map(|v| v.to_str().unwrap_or_default()),
+            resp.headers().get("content-type").map(|v| v.to_str().unwrap_or_default()),
             Some("application/problem+json")
         );
         resp.json().await.expect("problem json")
@@ -334,11 +249,7 @@ pub fn set_cookies(resp: &reqwest::Response) -> Vec<(String, String, String)> {
         .map(|raw| {
             let (pair, attrs) = raw.split_once(';').unwrap_or((raw, ""));
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (
-                name.trim().to_owned(),
-                value.trim().to_owned(),
-                attrs.to_lowercase(),
-            )
+            (name.trim().to_owned(), value.trim().to_owned(), attrs.to_lowercase())
         })
         .collect()
 }
@@ -354,11 +265,7 @@ pub struct Browser<'a> {
 
 impl<'a> Browser<'a> {
     pub fn new(app: &'a TestApp) -> Self {
-        Self {
-            app,
-            cookies: Default::default(),
-            origin: app.config.public_url.clone(),
-        }
+        Self { app, cookies: Default::default(), origin: app.config.public_url.clone() }
     }
 
     fn cookie_header(&self, path: &str) -> String {
@@ -385,14 +292,8 @@ impl<'a> Browser<'a> {
     }
 
     pub async fn get(&mut self, path: &str) -> reqwest::Response {
-        let resp = self
-            .app
-            .api
-            .get(self.app.url(path))
-            .header("cookie", self.cookie_header(path))
-            .send()
-            .await
-            .expect("get");
+        let resp =
+            self.app.api.get(self.app.url(path)).header("cookie", self.cookie_header(path)).send().await.expect("get");
         self.keep(&resp);
         resp
     }
@@ -429,12 +330,7 @@ impl<'a> Browser<'a> {
         let resp = self
             .post_form(
                 "/auth/sign-in",
-                &[
-                    ("csrf_token", &token),
-                    ("email", email),
-                    ("password", password),
-                    ("next", "/auth/token"),
-                ],
+                &[("csrf_token", &token), ("email", email), ("password", password), ("next", "/auth/token")],
             )
             .await;
         assert_eq!(resp.status(), 303, "sign-in form");
@@ -444,13 +340,7 @@ impl<'a> Browser<'a> {
 pub fn serde_urlencoded_body(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                lectern_common::extract::urlencode(k),
-                lectern_common::extract::urlencode(v)
-            )
-        })
+        .map(|(k, v)| format!("{}={}", lectern_common::extract::urlencode(k), lectern_common::extract::urlencode(v)))
         .collect::<Vec<_>>()
         .join("&")
 }
@@ -464,9 +354,102 @@ pub fn csrf_token(html: &str) -> String {
 }
 
 pub fn location(resp: &reqwest::Response) -> String {
-    resp.headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+    resp.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+/// Course helpers: the API calls most tests start with.
+impl TestApp {
+    pub async fn patch_json(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut req = self.api.patch(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.api.delete(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// A course created by `teacher`; returns its JSON (with `id` and `enrollment_code`).
+    pub async fn create_course(&self, teacher: &Actor, title: &str, published: bool) -> Value {
+        let resp = self
+            .post_json(
+                "/api/courses",
+                Some(&teacher.access_token),
+                &json!({"title": title, "summary": "About it", "published": published}),
+            )
+            .await;
+        assert_eq!(resp.status(), 201, "create course {title}");
+        resp.json().await.expect("course json")
+    }
+
+    /// Enrolls `student` with the course's code.
+    pub async fn enroll(&self, student: &Actor, course: &Value) {
+        let id = course["id"].as_str().expect("course id");
+        let resp = self
+            .post_json(
+                &format!("/api/courses/{id}/enrollments"),
+                Some(&student.access_token),
+                &json!({"enrollment_code": course["enrollment_code"]}),
+            )
+            .await;
+        assert_eq!(resp.status(), 201, "enroll");
+    }
+
+    /// A material in `course`, by its teacher.
+    pub async fn add_material(&self, teacher: &Actor, course: &Value, title: &str, body: &str) -> Value {
+        let id = course["id"].as_str().expect("course id");
+        let resp = self
+            .post_json(
+                &format!("/api/courses/{id}/materials"),
+                Some(&teacher.access_token),
+                &json!({"title": title, "body_markdown": body}),
+            )
+            .await;
+        assert_eq!(resp.status(), 201, "add material");
+        resp.json().await.expect("material json")
+    }
+}
+
+/// The cast of SECURITY.md's access table around one published course.
+pub struct Cast {
+    pub app: TestApp,
+    pub teacher: Actor,
+    pub other_teacher: Actor,
+    pub enrolled: Actor,
+    pub other_student: Actor,
+    pub course: Value,
+}
+
+impl Cast {
+    pub async fn new(backend: Backend) -> Self {
+        let app = spawn_app(backend).await;
+        let teacher = app.teacher("Ada").await;
+        let other_teacher = app.teacher("Alan").await;
+        let enrolled = app.student("Grace").await;
+        let other_student = app.student("Edsger").await;
+        let course = app.create_course(&teacher, "Rust for Beginners", true).await;
+        app.enroll(&enrolled, &course).await;
+        Self { app, teacher, other_teacher, enrolled, other_student, course }
+    }
+
+    pub fn course_id(&self) -> &str {
+        self.course["id"].as_str().expect("course id")
+    }
+
+    /// The five columns of the table, in order, with their tokens (`None`: anonymous).
+    pub fn columns(&self) -> [(&'static str, Option<&str>); 5] {
+        [
+            ("teacher of the course", Some(self.teacher.access_token.as_str())),
+            ("other teacher", Some(self.other_teacher.access_token.as_str())),
+            ("enrolled student", Some(self.enrolled.access_token.as_str())),
+            ("other student", Some(self.other_student.access_token.as_str())),
+            ("anonymous", None),
+        ]
+    }
 }

@@ -15,12 +15,8 @@ on_both_backends!(
 fn kid_of(token: &str) -> String {
     use base64::Engine;
     let header = token.split('.').next().unwrap();
-    let header: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(header)
-            .unwrap(),
-    )
-    .unwrap();
+    let header: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["typ"], "at+jwt");
     header["kid"].as_str().unwrap().to_owned()
@@ -45,17 +41,11 @@ async fn jwks_lists_public_keys_only(backend: Backend) {
     assert_eq!(key["use"], "sig");
     assert_eq!(key["kid"].as_str().unwrap(), kid_of(&grace.access_token));
     for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
-        assert!(
-            key.get(private).is_none(),
-            "private member {private} published"
-        );
+        assert!(key.get(private).is_none(), "private member {private} published");
     }
     // The kid is the RFC 7638 thumbprint of the key.
     let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.clone()).unwrap();
-    assert_eq!(
-        token_claims::jwk_thumbprint(&jwk).unwrap(),
-        key["kid"].as_str().unwrap()
-    );
+    assert_eq!(token_claims::jwk_thumbprint(&jwk).unwrap(), key["kid"].as_str().unwrap());
 }
 
 async fn rotate(app: &TestApp) -> String {
@@ -65,9 +55,7 @@ async fn rotate(app: &TestApp) -> String {
             let kid = lectern_common::db::write_tx(conn, |c| keys::generate(c, now))
                 .map_err(|e| lectern_common::DbError::Task(e.to_string()))?;
             // What the once-a-second reload does in a running server.
-            auth.keys
-                .reload(conn)
-                .map_err(|e| lectern_common::DbError::Task(e.to_string()))?;
+            auth.keys.reload(conn).map_err(|e| lectern_common::DbError::Task(e.to_string()))?;
             Ok::<_, lectern_common::DbError>(kid)
         })
         .await
@@ -80,37 +68,13 @@ async fn rotation_keeps_old_tokens_working(backend: Backend) {
     let old_kid = kid_of(&before.access_token);
     let new_kid = rotate(&app).await;
     assert_ne!(old_kid, new_kid);
-    let after = app
-        .sign_in("grace@example.org", crate::helpers::STUDENT_PASSWORD)
-        .await;
-    assert_eq!(
-        kid_of(&after.access_token),
-        new_kid,
-        "new tokens carry the new kid"
-    );
-    assert_eq!(
-        app.get("/api/auth/me", Some(&after.access_token))
-            .await
-            .status(),
-        200
-    );
-    assert_eq!(
-        app.get("/api/auth/me", Some(&before.access_token))
-            .await
-            .status(),
-        200,
-        "old tokens keep working"
-    );
-    let kids: Vec<String> = jwks(&app).await["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_owned())
-        .collect();
-    assert!(
-        kids.contains(&old_kid) && kids.contains(&new_kid),
-        "{kids:?}"
-    );
+    let after = app.sign_in("grace@example.org", crate::helpers::STUDENT_PASSWORD).await;
+    assert_eq!(kid_of(&after.access_token), new_kid, "new tokens carry the new kid");
+    assert_eq!(app.get("/api/auth/me", Some(&after.access_token)).await.status(), 200);
+    assert_eq!(app.get("/api/auth/me", Some(&before.access_token)).await.status(), 200, "old tokens keep working");
+    let kids: Vec<String> =
+        jwks(&app).await["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect();
+    assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{kids:?}");
 }
 
 async fn retiring_waits_for_the_last_live_token(backend: Backend) {
@@ -123,8 +87,7 @@ async fn retiring_waits_for_the_last_live_token(backend: Backend) {
         let db = app.db.clone();
         async move {
             db.run(move |conn| {
-                keys::retire(conn, &kid, at, lifetime)
-                    .map_err(|e| lectern_common::DbError::Task(e.to_string()))
+                keys::retire(conn, &kid, at, lifetime).map_err(|e| lectern_common::DbError::Task(e.to_string()))
             })
             .await
             .unwrap()
@@ -132,26 +95,13 @@ async fn retiring_waits_for_the_last_live_token(backend: Backend) {
     };
     let created = keys::list(&mut app.db.get().unwrap(), lifetime).unwrap();
     let rotated_at = created.last().unwrap().created_at;
-    assert_eq!(
-        try_retire(new_kid.clone(), rotated_at + lifetime * 2).await,
-        Err(RetireError::Current(new_kid))
-    );
+    assert_eq!(try_retire(new_kid.clone(), rotated_at + lifetime * 2).await, Err(RetireError::Current(new_kid)));
     assert!(matches!(
-        try_retire(
-            old_kid.clone(),
-            rotated_at + lifetime - time::Duration::seconds(1)
-        )
-        .await,
+        try_retire(old_kid.clone(), rotated_at + lifetime - time::Duration::seconds(1)).await,
         Err(RetireError::StillLive { .. })
     ));
-    assert_eq!(
-        try_retire("no-such-kid".into(), rotated_at).await,
-        Err(RetireError::NotFound("no-such-kid".into()))
-    );
-    assert_eq!(
-        try_retire(old_kid.clone(), rotated_at + lifetime).await,
-        Ok(())
-    );
+    assert_eq!(try_retire("no-such-kid".into(), rotated_at).await, Err(RetireError::NotFound("no-such-kid".into())));
+    assert_eq!(try_retire(old_kid.clone(), rotated_at + lifetime).await, Ok(()));
     let kids: Vec<Value> = jwks_after_reload(&app).await;
     assert_eq!(kids.len(), 1);
     assert!(kids.iter().all(|k| k["kid"] != old_kid.as_str()));
@@ -160,11 +110,7 @@ async fn retiring_waits_for_the_last_live_token(backend: Backend) {
 async fn jwks_after_reload(app: &TestApp) -> Vec<Value> {
     let auth = app.auth.clone();
     app.db
-        .run(move |conn| {
-            auth.keys
-                .reload(conn)
-                .map_err(|e| lectern_common::DbError::Task(e.to_string()))
-        })
+        .run(move |conn| auth.keys.reload(conn).map_err(|e| lectern_common::DbError::Task(e.to_string())))
         .await
         .unwrap();
     jwks(app).await["keys"].as_array().unwrap().clone()

@@ -5,7 +5,9 @@
 
 mod helpers;
 
+mod access_matrix;
 mod auth;
+mod courses;
 mod keys;
 mod pages;
 mod tokens;

@@ -44,15 +44,8 @@ struct SessionList {
 /// The client's address for throttling: the peer that connected to us.
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
     ClientInfo {
-        address: req
-            .peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default(),
-        user_agent: req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        address: req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
     }
 }
 
@@ -62,13 +55,8 @@ fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpRespo
     builder
 }
 
-pub async fn signup(
-    state: web::Data<AuthState>,
-    body: web::Json<SignUpBody>,
-) -> Result<HttpResponse, AuthError> {
-    let account = state
-        .sign_up(&body.email, &body.password, &body.display_name)
-        .await?;
+pub async fn signup(state: web::Data<AuthState>, body: web::Json<SignUpBody>) -> Result<HttpResponse, AuthError> {
+    let account = state.sign_up(&body.email, &body.password, &body.display_name).await?;
     Ok(HttpResponse::Created().json(account))
 }
 
@@ -77,41 +65,27 @@ pub async fn token(
     req: HttpRequest,
     body: web::Json<TokenBody>,
 ) -> Result<HttpResponse, AuthError> {
-    let issued = state
-        .sign_in(&body.email, &body.password, &client_info(&req))
-        .await?;
+    let issued = state.sign_in(&body.email, &body.password, &client_info(&req)).await?;
     Ok(no_store(HttpResponse::Ok()).json(issued))
 }
 
-pub async fn refresh(
-    state: web::Data<AuthState>,
-    body: web::Json<RefreshBody>,
-) -> Result<HttpResponse, AuthError> {
+pub async fn refresh(state: web::Data<AuthState>, body: web::Json<RefreshBody>) -> Result<HttpResponse, AuthError> {
     let issued = state.refresh(&body.refresh_token).await?;
     Ok(no_store(HttpResponse::Ok()).json(issued))
 }
 
-pub async fn logout(
-    state: web::Data<AuthState>,
-    user: AuthUser,
-) -> Result<HttpResponse, AuthError> {
+pub async fn logout(state: web::Data<AuthState>, user: AuthUser) -> Result<HttpResponse, AuthError> {
     state.end_session(user.id, user.session, "logout").await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn me(state: web::Data<AuthState>, user: AuthUser) -> Result<HttpResponse, AuthError> {
     // A token outlives a deleted account by at most its lifetime; answer as for any stale token.
-    let account = state
-        .account(user.id)
-        .await?
-        .ok_or(AuthError::InvalidCredentials)?;
+    let account = state.account(user.id).await?.ok_or(AuthError::InvalidCredentials)?;
     Ok(no_store(HttpResponse::Ok()).json(account))
 }
 
-pub async fn sessions(
-    state: web::Data<AuthState>,
-    user: AuthUser,
-) -> Result<HttpResponse, AuthError> {
+pub async fn sessions(state: web::Data<AuthState>, user: AuthUser) -> Result<HttpResponse, AuthError> {
     let items = state
         .sessions(user.id)
         .await?
@@ -132,15 +106,11 @@ pub async fn delete_session(
     user: AuthUser,
     path: web::Path<SessionId>,
 ) -> Result<HttpResponse, AuthError> {
-    state
-        .end_session(user.id, path.into_inner(), "signed out by its user")
-        .await?;
+    state.end_session(user.id, path.into_inner(), "signed out by its user").await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// RFC 7517 key set of every key whose tokens may still be live; public halves only.
 pub async fn jwks(state: web::Data<AuthState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=60"))
-        .json(state.keys.jwks())
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "public, max-age=60")).json(state.keys.jwks())
 }

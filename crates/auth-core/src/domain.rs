@@ -11,21 +11,13 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, AuthError> {
         let email = raw.trim().to_lowercase();
-        let bad =
-            || AuthError::invalid("email", "must be an email address such as ada@example.org");
+        let bad = || AuthError::invalid("email", "must be an email address such as ada@example.org");
         if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
         }
         let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;
-        let labels_ok = domain
-            .split('.')
-            .all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
-        if local.is_empty()
-            || local.len() > 64
-            || local.contains('@')
-            || !domain.contains('.')
-            || !labels_ok
-        {
+        let labels_ok = domain.split('.').all(|l| !l.is_empty() && !l.starts_with('-') && !l.ends_with('-'));
+        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain.contains('.') || !labels_ok {
             return Err(bad());
         }
         Ok(Self(email))
@@ -54,16 +46,10 @@ impl Password {
     pub fn parse(raw: &str, context: &[&str]) -> Result<Self, AuthError> {
         let chars = raw.chars().count();
         if chars < MIN_PASSWORD_CHARS {
-            return Err(AuthError::invalid(
-                "password",
-                format!("must be at least {MIN_PASSWORD_CHARS} characters"),
-            ));
+            return Err(AuthError::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err(AuthError::invalid(
-                "password",
-                format!("must be at most {MAX_PASSWORD_CHARS} characters"),
-            ));
+            return Err(AuthError::invalid("password", format!("must be at most {MAX_PASSWORD_CHARS} characters")));
         }
         // zxcvbn matches the password against lists of common passwords, words, names and
         // keyboard patterns; a score below 3 means it falls to an online guessing budget.
@@ -91,16 +77,10 @@ impl DisplayName {
         let name = raw.trim();
         let chars = name.chars().count();
         if chars == 0 || chars > 100 {
-            return Err(AuthError::invalid(
-                "display_name",
-                "must be 1 to 100 characters",
-            ));
+            return Err(AuthError::invalid("display_name", "must be 1 to 100 characters"));
         }
         if name.chars().any(char::is_control) {
-            return Err(AuthError::invalid(
-                "display_name",
-                "must not contain control characters",
-            ));
+            return Err(AuthError::invalid("display_name", "must not contain control characters"));
         }
         Ok(Self(name.to_owned()))
     }
@@ -117,10 +97,7 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(
-            Email::parse("  Ada@Example.ORG ").unwrap().as_str(),
-            "ada@example.org"
-        );
+        assert_eq!(Email::parse("  Ada@Example.ORG ").unwrap().as_str(), "ada@example.org");
         for bad in [
             "",
             "ada",
@@ -140,28 +117,17 @@ mod tests {
     fn passwords_need_length_and_strength() {
         assert!(Password::parse("short", &[]).is_err());
         assert!(Password::parse(&"x".repeat(129), &[]).is_err());
-        for common in [
-            "password1234",
-            "123456789012",
-            "qwertyuiop123",
-            "iloveyou1234",
-        ] {
+        for common in ["password1234", "123456789012", "qwertyuiop123", "iloveyou1234"] {
             assert!(Password::parse(common, &[]).is_err(), "{common}");
         }
         assert!(Password::parse("ada@example.org1", &["ada@example.org"]).is_err());
         assert!(Password::parse("correct horse battery staple", &[]).is_ok());
-        assert!(
-            Password::parse(&"é".repeat(12), &[]).is_err(),
-            "repetition is weak"
-        );
+        assert!(Password::parse(&"é".repeat(12), &[]).is_err(), "repetition is weak");
     }
 
     #[test]
     fn display_names() {
-        assert_eq!(
-            DisplayName::parse("  Ada Lovelace ").unwrap().as_str(),
-            "Ada Lovelace"
-        );
+        assert_eq!(DisplayName::parse("  Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"a".repeat(101)).is_err());
         assert!(DisplayName::parse("Ada\u{0}").is_err());

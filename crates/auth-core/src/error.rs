@@ -19,10 +19,7 @@ pub enum AuthError {
     EmailTaken,
     /// 422: a field broke a rule.
     #[error("{field}: {message}")]
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    Invalid { field: &'static str, message: String },
     /// 404: nothing of the caller's by that id.
     #[error("not found")]
     NotFound,
@@ -36,10 +33,7 @@ pub enum AuthError {
 
 impl AuthError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::Invalid {
-            field,
-            message: message.into(),
-        }
+        Self::Invalid { field, message: message.into() }
     }
 }
 

@@ -18,9 +18,8 @@ use time::OffsetDateTime;
 use token_claims::{AccessClaims, KeySet, jwk_thumbprint};
 
 /// RFC 8410 PKCS#8 prefix of an Ed25519 private key; the 32-byte seed follows it.
-const ED25519_PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
+const ED25519_PKCS8_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 /// The media type of Lectern access tokens (RFC 9068).
 pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
@@ -56,9 +55,7 @@ pub struct KeyRing {
 
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyRing")
-            .field("kids", &self.current().fingerprint)
-            .finish()
+        f.debug_struct("KeyRing").field("kids", &self.current().fingerprint).finish()
     }
 }
 
@@ -70,9 +67,7 @@ fn load_rows(conn: &mut DbConnection) -> QueryResult<Vec<KeyRow>> {
 }
 
 fn build(rows: &[KeyRow]) -> Result<Ring, AuthError> {
-    let mut jwks = JwkSet {
-        keys: Vec::with_capacity(rows.len()),
-    };
+    let mut jwks = JwkSet { keys: Vec::with_capacity(rows.len()) };
     for row in rows {
         let jwk: Jwk = serde_json::from_str(&row.public_jwk)
             .map_err(|e| AuthError::Unexpected(format!("key {}: {e}", row.kid)))?;
@@ -81,35 +76,22 @@ fn build(rows: &[KeyRow]) -> Result<Ring, AuthError> {
     let signing = match rows.last() {
         Some(newest) => {
             if newest.alg != "EdDSA" {
-                return Err(AuthError::Unexpected(format!(
-                    "key {} has unsupported alg {}",
-                    newest.kid, newest.alg
-                )));
+                return Err(AuthError::Unexpected(format!("key {} has unsupported alg {}", newest.kid, newest.alg)));
             }
             let der = STANDARD
                 .decode(&newest.private_pkcs8)
                 .map_err(|e| AuthError::Unexpected(format!("key {}: {e}", newest.kid)))?;
-            Some(Arc::new(SigningKey {
-                kid: newest.kid.clone(),
-                encoding: EncodingKey::from_ed_der(&der),
-            }))
+            Some(Arc::new(SigningKey { kid: newest.kid.clone(), encoding: EncodingKey::from_ed_der(&der) }))
         }
         None => None,
     };
     let fingerprint = rows.iter().map(|r| (r.kid.clone(), r.created_at)).collect();
-    Ok(Ring {
-        signing,
-        jwks,
-        fingerprint,
-    })
+    Ok(Ring { signing, jwks, fingerprint })
 }
 
 impl KeyRing {
     fn current(&self) -> Arc<Ring> {
-        self.ring
-            .read()
-            .map(|r| Arc::clone(&r))
-            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+        self.ring.read().map(|r| Arc::clone(&r)).unwrap_or_else(|p| Arc::clone(&p.into_inner()))
     }
 
     /// Reads the keys from the database; true when they changed since the last load.
@@ -118,11 +100,7 @@ impl KeyRing {
         let unchanged = {
             let ring = self.current();
             ring.fingerprint.len() == rows.len()
-                && ring
-                    .fingerprint
-                    .iter()
-                    .zip(&rows)
-                    .all(|((k, c), r)| *k == r.kid && *c == r.created_at)
+                && ring.fingerprint.iter().zip(&rows).all(|((k, c), r)| *k == r.kid && *c == r.created_at)
         };
         if unchanged {
             return Ok(false);
@@ -152,15 +130,11 @@ impl KeyRing {
     /// Signs access-token claims with the newest key: `{"alg":"EdDSA","typ":"at+jwt","kid":..}`.
     pub fn sign(&self, claims: &AccessClaims) -> Result<String, AuthError> {
         let ring = self.current();
-        let key = ring
-            .signing
-            .as_ref()
-            .ok_or_else(|| AuthError::Unexpected("no signing key".into()))?;
+        let key = ring.signing.as_ref().ok_or_else(|| AuthError::Unexpected("no signing key".into()))?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
         header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding)
-            .map_err(|e| AuthError::Unexpected(e.to_string()))
+        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| AuthError::Unexpected(e.to_string()))
     }
 }
 
@@ -169,17 +143,16 @@ pub fn generate(conn: &mut DbConnection, now: OffsetDateTime) -> Result<String, 
     let seed: [u8; 32] = rand::random();
     let der = [&ED25519_PKCS8_PREFIX[..], &seed[..]].concat();
     let encoding = EncodingKey::from_ed_der(&der);
-    let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::EdDSA)
-        .map_err(|e| AuthError::Unexpected(e.to_string()))?;
+    let mut jwk =
+        Jwk::from_encoding_key(&encoding, Algorithm::EdDSA).map_err(|e| AuthError::Unexpected(e.to_string()))?;
     let kid = jwk_thumbprint(&jwk).map_err(|e| AuthError::Unexpected(e.to_string()))?;
     jwk.common.key_id = Some(kid.clone());
     jwk.common.key_algorithm = Some(KeyAlgorithm::EdDSA);
     jwk.common.public_key_use = Some(PublicKeyUse::Signature);
     let public = serde_json::to_string(&jwk).map_err(|e| AuthError::Unexpected(e.to_string()))?;
     // Keys created in the same microsecond would tie on created_at; make the newest strictly newest.
-    let newest: Option<time::PrimitiveDateTime> = signing_keys::table
-        .select(diesel::dsl::max(signing_keys::created_at))
-        .first(conn)?;
+    let newest: Option<time::PrimitiveDateTime> =
+        signing_keys::table.select(diesel::dsl::max(signing_keys::created_at)).first(conn)?;
     let mut created = to_db_time(now);
     if let Some(newest) = newest
         && created <= newest
@@ -234,17 +207,12 @@ impl KeyInfo {
 
 /// Every key, oldest first. A key stopped signing when the next one was created; the tokens it
 /// signed live at most `token_lifetime` (access TTL plus leeway) after that.
-pub fn list(
-    conn: &mut DbConnection,
-    token_lifetime: time::Duration,
-) -> Result<Vec<KeyInfo>, AuthError> {
+pub fn list(conn: &mut DbConnection, token_lifetime: time::Duration) -> Result<Vec<KeyInfo>, AuthError> {
     let rows = load_rows(conn)?;
     let mut infos = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         let status = match rows.get(i + 1) {
-            Some(next) => KeyStatus::Previous {
-                live_until: from_db_time(next.created_at) + token_lifetime,
-            },
+            Some(next) => KeyStatus::Previous { live_until: from_db_time(next.created_at) + token_lifetime },
             None => KeyStatus::Current,
         };
         infos.push(KeyInfo {
@@ -282,13 +250,8 @@ pub fn retire(
         match info.status {
             KeyStatus::Current => return Ok(Err(RetireError::Current(kid.to_owned()))),
             KeyStatus::Previous { live_until } if live_until > now => {
-                let until = live_until
-                    .format(&time::format_description::well_known::Rfc3339)
-                    .unwrap_or_default();
-                return Ok(Err(RetireError::StillLive {
-                    kid: kid.to_owned(),
-                    until,
-                }));
+                let until = live_until.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+                return Ok(Err(RetireError::StillLive { kid: kid.to_owned(), until }));
             }
             KeyStatus::Previous { .. } => {}
         }

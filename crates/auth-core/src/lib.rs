@@ -26,11 +26,7 @@ use token_claims::{KeySet, KeySource, Verifier};
 
 /// Mounts `/api/auth`, `/auth` and `/.well-known`. `identity` verifies bearer tokens for the
 /// account endpoints (me, logout, sessions).
-pub fn configure(
-    cfg: &mut web::ServiceConfig,
-    state: web::Data<AuthState>,
-    identity: web::Data<Identity>,
-) {
+pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AuthState>, identity: web::Data<Identity>) {
     cfg.service(
         web::scope("/api/auth")
             .app_data(state.clone())
@@ -60,11 +56,7 @@ pub fn configure(
             .route("/sessions/{id}/end", web::post().to(pages::end_session))
             .route("/token", web::get().to(pages::token)),
     )
-    .service(
-        web::scope("/.well-known")
-            .app_data(state)
-            .route("/jwks.json", web::get().to(api::jwks)),
-    );
+    .service(web::scope("/.well-known").app_data(state).route("/jwks.json", web::get().to(api::jwks)));
 }
 
 /// In the all-in-one shape the verifiers take keys straight from the key ring in the database:
@@ -74,10 +66,7 @@ pub struct KeyRingSource {
 }
 
 impl KeySource for KeyRingSource {
-    fn fetch(
-        &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<KeySet, String>> + Send + '_>>
-    {
+    fn fetch(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<KeySet, String>> + Send + '_>> {
         Box::pin(async move {
             let keys = Arc::clone(&self.state.keys);
             self.state
@@ -91,10 +80,7 @@ impl KeySource for KeyRingSource {
 
 /// Reloads the key ring every second, so `lectern keys rotate` run elsewhere takes effect at
 /// once, and hands the public keys to this process's verifiers.
-pub fn spawn_key_reload(
-    state: Arc<AuthState>,
-    verifiers: Vec<Arc<Verifier>>,
-) -> tokio::task::JoinHandle<()> {
+pub fn spawn_key_reload(state: Arc<AuthState>, verifiers: Vec<Arc<Verifier>>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(std::time::Duration::from_secs(1));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

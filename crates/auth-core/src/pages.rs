@@ -13,8 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lectern_common::csrf::PRE_SESSION_COOKIE;
 use lectern_common::db::rfc3339;
 use lectern_common::extract::{
-    ACCESS_COOKIE, AnonForm, Identity, REFRESH_COOKIE, SecureForm, removal_cookie, safe_next,
-    urlencode,
+    ACCESS_COOKIE, AnonForm, Identity, REFRESH_COOKIE, SecureForm, removal_cookie, safe_next, urlencode,
 };
 use lectern_common::ids::SessionId;
 use lectern_common::problem::{IntoProblem, PageError, Problem};
@@ -106,17 +105,12 @@ fn render(page: &impl Template, status: StatusCode) -> Result<HttpResponse, Page
 }
 
 fn identity(req: &HttpRequest) -> Result<web::Data<Identity>, PageError> {
-    req.app_data::<web::Data<Identity>>()
-        .cloned()
-        .ok_or_else(|| PageError(Problem::internal()))
+    req.app_data::<web::Data<Identity>>().cloned().ok_or_else(|| PageError(Problem::internal()))
 }
 
 /// The pre-session cookie the sign-in and sign-up forms are bound to, made when missing.
 fn pre_session(req: &HttpRequest, id: &Identity) -> (PageCtx, Option<Cookie<'static>>) {
-    let existing = req
-        .cookie(PRE_SESSION_COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|v| v.len() == 43);
+    let existing = req.cookie(PRE_SESSION_COOKIE).map(|c| c.value().to_owned()).filter(|v| v.len() == 43);
     let (value, fresh) = match existing {
         Some(v) => (v, None),
         None => {
@@ -130,10 +124,7 @@ fn pre_session(req: &HttpRequest, id: &Identity) -> (PageCtx, Option<Cookie<'sta
             (v, Some(cookie))
         }
     };
-    (
-        PageCtx::anonymous_with_csrf(id.csrf.pre_session_token(&value)),
-        fresh,
-    )
+    (PageCtx::anonymous_with_csrf(id.csrf.pre_session_token(&value)), fresh)
 }
 
 fn with_cookie(mut resp: HttpResponse, cookie: Option<Cookie<'static>>) -> HttpResponse {
@@ -170,8 +161,7 @@ fn session_cookies(issued: &Issued, secure: bool) -> [Cookie<'static>; 2] {
 
 fn redirect(status: StatusCode, to: &str) -> actix_web::HttpResponseBuilder {
     let mut b = HttpResponse::build(status);
-    b.insert_header((header::LOCATION, to.to_owned()))
-        .insert_header((header::CACHE_CONTROL, "no-store"));
+    b.insert_header((header::LOCATION, to.to_owned())).insert_header((header::CACHE_CONTROL, "no-store"));
     b
 }
 
@@ -190,18 +180,10 @@ fn signed_out_redirect(to: &str) -> HttpResponse {
         .finish()
 }
 
-pub async fn sign_in_form(
-    req: HttpRequest,
-    query: web::Query<NextQuery>,
-) -> Result<HttpResponse, PageError> {
+pub async fn sign_in_form(req: HttpRequest, query: web::Query<NextQuery>) -> Result<HttpResponse, PageError> {
     let id = identity(&req)?;
     let (ctx, cookie) = pre_session(&req, &id);
-    let page = SignInPage {
-        ctx,
-        next: safe_next(query.next.as_deref()),
-        email: String::new(),
-        error: None,
-    };
+    let page = SignInPage { ctx, next: safe_next(query.next.as_deref()), email: String::new(), error: None };
     Ok(with_cookie(render(&page, StatusCode::OK)?, cookie))
 }
 
@@ -213,24 +195,14 @@ pub async fn sign_in(
     let id = identity(&req)?;
     let form = form.0;
     let next = safe_next(form.next.as_deref());
-    match state
-        .sign_in(&form.email, &form.password, &client_info(&req))
-        .await
-    {
+    match state.sign_in(&form.email, &form.password, &client_info(&req)).await {
         Ok(issued) => Ok(signed_in_redirect(&issued, id.cookies_secure, &next)),
         Err(e @ (AuthError::InvalidCredentials | AuthError::Throttled(_))) => {
             let (ctx, cookie) = pre_session(&req, &id);
             let problem = e.problem();
-            let page = SignInPage {
-                ctx,
-                next,
-                email: form.email,
-                error: Some(e.to_string()),
-            };
+            let page = SignInPage { ctx, next, email: form.email, error: Some(e.to_string()) };
             let mut resp = with_cookie(render(&page, problem.status)?, cookie);
-            if let Some(v) = problem
-                .retry_after
-                .and_then(|secs| header::HeaderValue::from_str(&secs.to_string()).ok())
+            if let Some(v) = problem.retry_after.and_then(|secs| header::HeaderValue::from_str(&secs.to_string()).ok())
             {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
@@ -240,10 +212,7 @@ pub async fn sign_in(
     }
 }
 
-pub async fn sign_up_form(
-    req: HttpRequest,
-    query: web::Query<NextQuery>,
-) -> Result<HttpResponse, PageError> {
+pub async fn sign_up_form(req: HttpRequest, query: web::Query<NextQuery>) -> Result<HttpResponse, PageError> {
     let id = identity(&req)?;
     let (ctx, cookie) = pre_session(&req, &id);
     let page = SignUpPage {
@@ -264,14 +233,10 @@ pub async fn sign_up(
     let id = identity(&req)?;
     let form = form.0;
     let next = safe_next(form.next.as_deref());
-    let created = state
-        .sign_up(&form.email, &form.password, &form.display_name)
-        .await;
+    let created = state.sign_up(&form.email, &form.password, &form.display_name).await;
     match created {
         Ok(_) => {
-            let issued = state
-                .sign_in(&form.email, &form.password, &client_info(&req))
-                .await?;
+            let issued = state.sign_in(&form.email, &form.password, &client_info(&req)).await?;
             Ok(signed_in_redirect(&issued, id.cookies_secure, &next))
         }
         Err(e @ (AuthError::Invalid { .. } | AuthError::EmailTaken)) => {
@@ -290,10 +255,7 @@ pub async fn sign_up(
     }
 }
 
-pub async fn sign_out(
-    state: web::Data<AuthState>,
-    form: SecureForm<NoFields>,
-) -> Result<HttpResponse, PageError> {
+pub async fn sign_out(state: web::Data<AuthState>, form: SecureForm<NoFields>) -> Result<HttpResponse, PageError> {
     let user = form.user;
     state.end_session(user.id, user.session, "logout").await?;
     Ok(signed_out_redirect("/auth/sign-in"))
@@ -314,10 +276,7 @@ pub async fn refresh(
         StatusCode::TEMPORARY_REDIRECT
     };
     let Some(presented) = req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()) else {
-        return Ok(signed_out_redirect(&format!(
-            "/auth/sign-in?next={}",
-            urlencode(&next)
-        )));
+        return Ok(signed_out_redirect(&format!("/auth/sign-in?next={}", urlencode(&next))));
     };
     match state.refresh(&presented).await {
         Ok(issued) => {
@@ -327,10 +286,9 @@ pub async fn refresh(
             }
             Ok(b.finish())
         }
-        Err(AuthError::InvalidRefreshToken) => Ok(signed_out_redirect(&format!(
-            "/auth/sign-in?next={}",
-            urlencode(&next)
-        ))),
+        Err(AuthError::InvalidRefreshToken) => {
+            Ok(signed_out_redirect(&format!("/auth/sign-in?next={}", urlencode(&next))))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -357,16 +315,8 @@ pub async fn sessions(
             current: s.id == user.session,
         })
         .collect();
-    let flash = query
-        .ended
-        .map(|_| "That session is signed out.".to_owned());
-    render(
-        &SessionsPage {
-            ctx: user.ctx(&req).with_flash(flash),
-            sessions,
-        },
-        StatusCode::OK,
-    )
+    let flash = query.ended.map(|_| "That session is signed out.".to_owned());
+    render(&SessionsPage { ctx: user.ctx(&req).with_flash(flash), sessions }, StatusCode::OK)
 }
 
 pub async fn end_session(
@@ -376,9 +326,7 @@ pub async fn end_session(
 ) -> Result<HttpResponse, PageError> {
     let user = form.user;
     let session = path.into_inner();
-    state
-        .end_session(user.id, session, "signed out by its user")
-        .await?;
+    state.end_session(user.id, session, "signed out by its user").await?;
     if session == user.session {
         return Ok(signed_out_redirect("/auth/sign-in"));
     }
@@ -396,43 +344,63 @@ fn pretty_segment(segment: &str) -> String {
 
 fn when(secs: Option<i64>) -> String {
     secs.and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_default()
 }
 
 /// "Your token": the caller's own access token, decoded and explained.
 pub async fn token(req: HttpRequest, user: PageUser) -> Result<HttpResponse, PageError> {
-    let raw = req
-        .cookie(ACCESS_COOKIE)
-        .map(|c| c.value().to_owned())
-        .unwrap_or_default();
+    let raw = req.cookie(ACCESS_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
     let parts: Vec<&str> = raw.split('.').collect();
     let [h, p, s] = parts.as_slice() else {
         return Err(PageError(Problem::not_found()));
     };
-    let claims: serde_json::Value = URL_SAFE_NO_PAD
-        .decode(p)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let claims: serde_json::Value =
+        URL_SAFE_NO_PAD.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     let text = |k: &str| match &claims[k] {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
     };
     let rows = vec![
-        ClaimView { name: "iss", value: text("iss"), meaning: "Issuer: who signed the token. Services accept only this issuer.".into() },
+        ClaimView {
+            name: "iss",
+            value: text("iss"),
+            meaning: "Issuer: who signed the token. Services accept only this issuer.".into(),
+        },
         ClaimView { name: "sub", value: text("sub"), meaning: "Subject: your user id.".into() },
-        ClaimView { name: "aud", value: text("aud"), meaning: "Audience: the services this token is meant for.".into() },
+        ClaimView {
+            name: "aud",
+            value: text("aud"),
+            meaning: "Audience: the services this token is meant for.".into(),
+        },
         ClaimView { name: "iat", value: text("iat"), meaning: format!("Issued at {}.", when(claims["iat"].as_i64())) },
-        ClaimView { name: "nbf", value: text("nbf"), meaning: format!("Not valid before {}.", when(claims["nbf"].as_i64())) },
-        ClaimView { name: "exp", value: text("exp"), meaning: format!("Expires at {}; your browser then gets a fresh one with its refresh token.", when(claims["exp"].as_i64())) },
+        ClaimView {
+            name: "nbf",
+            value: text("nbf"),
+            meaning: format!("Not valid before {}.", when(claims["nbf"].as_i64())),
+        },
+        ClaimView {
+            name: "exp",
+            value: text("exp"),
+            meaning: format!(
+                "Expires at {}; your browser then gets a fresh one with its refresh token.",
+                when(claims["exp"].as_i64())
+            ),
+        },
         ClaimView { name: "jti", value: text("jti"), meaning: "A unique id for this one token.".into() },
-        ClaimView { name: "sid", value: text("sid"), meaning: "Your sign-in session. Signing out revokes it, and every token of it stops working within seconds.".into() },
-        ClaimView { name: "role", value: text("role"), meaning: "Your role: it decides which kinds of action you may take.".into() },
+        ClaimView {
+            name: "sid",
+            value: text("sid"),
+            meaning:
+                "Your sign-in session. Signing out revokes it, and every token of it stops working within seconds."
+                    .into(),
+        },
+        ClaimView {
+            name: "role",
+            value: text("role"),
+            meaning: "Your role: it decides which kinds of action you may take.".into(),
+        },
         ClaimView { name: "name", value: text("name"), meaning: "Your display name.".into() },
     ];
     let page = TokenPage {

@@ -44,9 +44,7 @@ pub const DEMO_USERS: [DemoUser; 4] = [
 pub fn demo_users(state: &AuthState, conn: &mut DbConnection) -> Result<Vec<Account>, AuthError> {
     let mut created = Vec::new();
     for user in &DEMO_USERS {
-        if let Some(account) =
-            state.create_user_now(conn, user.email, user.name, user.role, user.password)?
-        {
+        if let Some(account) = state.create_user_now(conn, user.email, user.name, user.role, user.password)? {
             created.push(account);
         }
     }

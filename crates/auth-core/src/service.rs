@@ -95,15 +95,12 @@ pub struct AuthState {
 
 impl std::fmt::Debug for AuthState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthState")
-            .field("settings", &self.settings)
-            .finish_non_exhaustive()
+        f.debug_struct("AuthState").field("settings", &self.settings).finish_non_exhaustive()
     }
 }
 
 pub fn parse_role(raw: &str) -> Result<Role, AuthError> {
-    Role::from_str(raw)
-        .map_err(|_| AuthError::Unexpected(format!("stored role {raw:?} is not a role")))
+    Role::from_str(raw).map_err(|_| AuthError::Unexpected(format!("stored role {raw:?} is not a role")))
 }
 
 fn account_of(user: &UserRow) -> Result<Account, AuthError> {
@@ -126,14 +123,8 @@ fn well_formed_refresh_token(token: &str) -> bool {
 }
 
 enum RefreshOutcome {
-    Issued {
-        session: Box<SessionRow>,
-        user: Box<UserRow>,
-        refresh_token: String,
-    },
-    Rejected {
-        revoked: Option<SessionId>,
-    },
+    Issued { session: Box<SessionRow>, user: Box<UserRow>, refresh_token: String },
+    Rejected { revoked: Option<SessionId> },
 }
 
 impl AuthState {
@@ -147,16 +138,7 @@ impl AuthState {
         successor_key: [u8; 64],
     ) -> Self {
         let throttle = Throttle::new(Arc::clone(&clock));
-        Self {
-            db,
-            clock,
-            settings,
-            keys,
-            hasher,
-            throttle,
-            revoked,
-            successor_key: Arc::new(successor_key),
-        }
+        Self { db, clock, settings, keys, hasher, throttle, revoked, successor_key: Arc::new(successor_key) }
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -183,20 +165,12 @@ impl AuthState {
             || session.created_at.assume_utc() + dur(self.settings.session_absolute) <= now
     }
 
-    fn access_token(
-        &self,
-        user: &UserRow,
-        session: SessionId,
-        now: OffsetDateTime,
-    ) -> Result<String, AuthError> {
+    fn access_token(&self, user: &UserRow, session: SessionId, now: OffsetDateTime) -> Result<String, AuthError> {
         let iat = now.unix_timestamp();
         let claims = AccessClaims {
             iss: self.settings.issuer.clone(),
             sub: user.id.0,
-            aud: Audience::ALL
-                .iter()
-                .map(|a| a.as_str().to_owned())
-                .collect(),
+            aud: Audience::ALL.iter().map(|a| a.as_str().to_owned()).collect(),
             iat,
             nbf: iat,
             exp: iat + i64::try_from(self.settings.access_ttl.as_secs()).unwrap_or(900),
@@ -226,12 +200,7 @@ impl AuthState {
     }
 
     /// Creates a student account (teachers come from `lectern users add` or the seed).
-    pub async fn sign_up(
-        &self,
-        email: &str,
-        password: &str,
-        display_name: &str,
-    ) -> Result<Account, AuthError> {
+    pub async fn sign_up(&self, email: &str, password: &str, display_name: &str) -> Result<Account, AuthError> {
         let email = Email::parse(email)?;
         let name = DisplayName::parse(display_name)?;
         let password = Password::parse(password, &[email.as_str(), name.as_str()])?;
@@ -245,10 +214,7 @@ impl AuthState {
             created_at: to_db_time(self.now()),
         };
         let stored = user.clone();
-        let inserted = self
-            .db
-            .run(move |conn| store::insert_user(conn, &stored).map_err(AuthError::from))
-            .await?;
+        let inserted = self.db.run(move |conn| store::insert_user(conn, &stored).map_err(AuthError::from)).await?;
         if !inserted {
             return Err(AuthError::EmailTaken);
         }
@@ -256,26 +222,13 @@ impl AuthState {
     }
 
     /// Checks the password (same reply and time for an unknown email), then opens a session.
-    pub async fn sign_in(
-        &self,
-        email: &str,
-        password: &str,
-        client: &ClientInfo,
-    ) -> Result<Issued, AuthError> {
+    pub async fn sign_in(&self, email: &str, password: &str, client: &ClientInfo) -> Result<Issued, AuthError> {
         let account_key = email.trim().to_lowercase();
-        self.throttle
-            .check(&account_key, &client.address)
-            .map_err(AuthError::Throttled)?;
+        self.throttle.check(&account_key, &client.address).map_err(AuthError::Throttled)?;
         // Over-long input cannot be a valid password; cap it before hashing to bound the work.
-        let candidate: String = password
-            .chars()
-            .take(crate::domain::MAX_PASSWORD_CHARS + 1)
-            .collect();
+        let candidate: String = password.chars().take(crate::domain::MAX_PASSWORD_CHARS + 1).collect();
         let lookup = account_key.clone();
-        let user = self
-            .db
-            .run(move |conn| store::find_user_by_email(conn, &lookup).map_err(AuthError::from))
-            .await?;
+        let user = self.db.run(move |conn| store::find_user_by_email(conn, &lookup).map_err(AuthError::from)).await?;
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
         let ok = self.hasher.verify(candidate, stored_hash).await?;
         let user = match user {
@@ -289,11 +242,7 @@ impl AuthState {
         self.open_session(user, client.user_agent.clone()).await
     }
 
-    async fn open_session(
-        &self,
-        user: UserRow,
-        user_agent: Option<String>,
-    ) -> Result<Issued, AuthError> {
+    async fn open_session(&self, user: UserRow, user_agent: Option<String>) -> Result<Issued, AuthError> {
         let now = self.now();
         let refresh_token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         let hash = refresh_token_hash(&refresh_token);
@@ -348,7 +297,8 @@ impl AuthState {
                     if session.revoked_at.is_some() {
                         return Ok(RefreshOutcome::Rejected { revoked: None });
                     }
-                    let expired = session.last_used_at.assume_utc() + idle <= now || session.created_at.assume_utc() + absolute <= now;
+                    let expired = session.last_used_at.assume_utc() + idle <= now
+                        || session.created_at.assume_utc() + absolute <= now;
                     if expired {
                         store::revoke_session(conn, session.id, at, "expired")?;
                         return Ok(RefreshOutcome::Rejected { revoked: Some(session.id) });
@@ -357,7 +307,11 @@ impl AuthState {
                         None if store::spend_refresh_token(conn, &hash, at)? => {
                             store::insert_refresh_token(conn, &successor_hash, session.id, at)?;
                             store::touch_session(conn, session.id, at)?;
-                            return Ok(RefreshOutcome::Issued { session: Box::new(session), user: Box::new(found.user), refresh_token: successor });
+                            return Ok(RefreshOutcome::Issued {
+                                session: Box::new(session),
+                                user: Box::new(found.user),
+                                refresh_token: successor,
+                            });
                         }
                         // Another request spent it between our read and our update.
                         None => store::refresh_token_spent_at(conn, &hash)?.flatten().unwrap_or(at),
@@ -366,7 +320,11 @@ impl AuthState {
                     let within_grace = grace > time::Duration::ZERO && spent_at.assume_utc() + grace >= now;
                     let successor_unused = matches!(store::refresh_token_spent_at(conn, &successor_hash)?, Some(None));
                     if within_grace && successor_unused {
-                        return Ok(RefreshOutcome::Issued { session: Box::new(session), user: Box::new(found.user), refresh_token: successor });
+                        return Ok(RefreshOutcome::Issued {
+                            session: Box::new(session),
+                            user: Box::new(found.user),
+                            refresh_token: successor,
+                        });
                     }
                     store::revoke_session(conn, session.id, at, "refresh token reuse")?;
                     tracing::warn!(session.id = %session.id, "refresh token reused; session revoked");
@@ -375,11 +333,7 @@ impl AuthState {
             })
             .await?;
         match outcome {
-            RefreshOutcome::Issued {
-                session,
-                user,
-                refresh_token,
-            } => self.issued(&user, &session, refresh_token, now),
+            RefreshOutcome::Issued { session, user, refresh_token } => self.issued(&user, &session, refresh_token, now),
             RefreshOutcome::Rejected { revoked } => {
                 if let Some(id) = revoked {
                     self.revoked.insert(id.0);
@@ -390,12 +344,7 @@ impl AuthState {
     }
 
     /// Revokes one of the user's sessions; `NotFound` when it is not theirs.
-    pub async fn end_session(
-        &self,
-        user: UserId,
-        session: SessionId,
-        reason: &'static str,
-    ) -> Result<(), AuthError> {
+    pub async fn end_session(&self, user: UserId, session: SessionId, reason: &'static str) -> Result<(), AuthError> {
         let at = to_db_time(self.now());
         self.db
             .run(move |conn| {
@@ -414,10 +363,7 @@ impl AuthState {
     }
 
     pub async fn account(&self, user: UserId) -> Result<Option<Account>, AuthError> {
-        let row = self
-            .db
-            .run(move |conn| store::find_user(conn, user).map_err(AuthError::from))
-            .await?;
+        let row = self.db.run(move |conn| store::find_user(conn, user).map_err(AuthError::from)).await?;
         row.as_ref().map(account_of).transpose()
     }
 
@@ -427,10 +373,7 @@ impl AuthState {
         let idle_cutoff = to_db_time(now - dur(self.settings.session_idle));
         let absolute_cutoff = to_db_time(now - dur(self.settings.session_absolute));
         self.db
-            .run(move |conn| {
-                store::live_sessions(conn, user, idle_cutoff, absolute_cutoff)
-                    .map_err(AuthError::from)
-            })
+            .run(move |conn| store::live_sessions(conn, user, idle_cutoff, absolute_cutoff).map_err(AuthError::from))
             .await
     }
 
@@ -454,11 +397,7 @@ impl AuthState {
             password_hash: self.hasher.hash_now(password.expose())?,
             created_at: to_db_time(self.now()),
         };
-        if store::insert_user(conn, &user)? {
-            account_of(&user).map(Some)
-        } else {
-            Ok(None)
-        }
+        if store::insert_user(conn, &user)? { account_of(&user).map(Some) } else { Ok(None) }
     }
 
     /// Whether a session is over by the idle or absolute limit (used by the session list).

@@ -31,19 +31,11 @@ pub struct SessionRow {
 }
 
 pub fn find_user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
-    users::table
-        .filter(users::email.eq(email))
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+    users::table.filter(users::email.eq(email)).select(UserRow::as_select()).first(conn).optional()
 }
 
 pub fn find_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<UserRow>> {
-    users::table
-        .find(id)
-        .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+    users::table.find(id).select(UserRow::as_select()).first(conn).optional()
 }
 
 /// Inserts a user; `Ok(false)` when the email is taken.
@@ -60,10 +52,7 @@ pub fn insert_user(conn: &mut DbConnection, user: &UserRow) -> QueryResult<bool>
         .execute(conn);
     match inserted {
         Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -110,39 +99,20 @@ pub struct RefreshLookup {
     pub user: UserRow,
 }
 
-pub fn find_refresh_token(
-    conn: &mut DbConnection,
-    hash: &str,
-) -> QueryResult<Option<RefreshLookup>> {
+pub fn find_refresh_token(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<RefreshLookup>> {
     refresh_tokens::table
         .inner_join(sessions::table.inner_join(users::table))
         .filter(refresh_tokens::token_hash.eq(hash))
-        .select((
-            refresh_tokens::spent_at,
-            SessionRow::as_select(),
-            UserRow::as_select(),
-        ))
+        .select((refresh_tokens::spent_at, SessionRow::as_select(), UserRow::as_select()))
         .first::<(Option<PrimitiveDateTime>, SessionRow, UserRow)>(conn)
         .optional()
-        .map(|found| {
-            found.map(|(spent_at, session, user)| RefreshLookup {
-                spent_at,
-                session,
-                user,
-            })
-        })
+        .map(|found| found.map(|(spent_at, session, user)| RefreshLookup { spent_at, session, user }))
 }
 
 /// Marks the token spent if nobody did first; true when this call spent it.
-pub fn spend_refresh_token(
-    conn: &mut DbConnection,
-    hash: &str,
-    now: PrimitiveDateTime,
-) -> QueryResult<bool> {
+pub fn spend_refresh_token(conn: &mut DbConnection, hash: &str, now: PrimitiveDateTime) -> QueryResult<bool> {
     diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(hash))
-            .filter(refresh_tokens::spent_at.is_null()),
+        refresh_tokens::table.filter(refresh_tokens::token_hash.eq(hash)).filter(refresh_tokens::spent_at.is_null()),
     )
     .set(refresh_tokens::spent_at.eq(now))
     .execute(conn)
@@ -150,26 +120,12 @@ pub fn spend_refresh_token(
 }
 
 /// `Some(spent_at)` of a token, `None` when it does not exist.
-pub fn refresh_token_spent_at(
-    conn: &mut DbConnection,
-    hash: &str,
-) -> QueryResult<Option<Option<PrimitiveDateTime>>> {
-    refresh_tokens::table
-        .find(hash)
-        .select(refresh_tokens::spent_at)
-        .first(conn)
-        .optional()
+pub fn refresh_token_spent_at(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<Option<PrimitiveDateTime>>> {
+    refresh_tokens::table.find(hash).select(refresh_tokens::spent_at).first(conn).optional()
 }
 
-pub fn touch_session(
-    conn: &mut DbConnection,
-    id: SessionId,
-    now: PrimitiveDateTime,
-) -> QueryResult<()> {
-    diesel::update(sessions::table.find(id))
-        .set(sessions::last_used_at.eq(now))
-        .execute(conn)
-        .map(drop)
+pub fn touch_session(conn: &mut DbConnection, id: SessionId, now: PrimitiveDateTime) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id)).set(sessions::last_used_at.eq(now)).execute(conn).map(drop)
 }
 
 /// Revokes a session unless it already is; true when this call revoked it.
@@ -179,17 +135,10 @@ pub fn revoke_session(
     now: PrimitiveDateTime,
     reason: &str,
 ) -> QueryResult<bool> {
-    diesel::update(
-        sessions::table
-            .find(id)
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(now),
-        sessions::revoked_reason.eq(reason),
-    ))
-    .execute(conn)
-    .map(|n| n == 1)
+    diesel::update(sessions::table.find(id).filter(sessions::revoked_at.is_null()))
+        .set((sessions::revoked_at.eq(now), sessions::revoked_reason.eq(reason)))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 /// The user's sessions that are neither revoked nor past the idle or absolute limit.
@@ -210,15 +159,6 @@ pub fn live_sessions(
 }
 
 /// One of the user's sessions (a session of anyone else is `None`).
-pub fn find_session_for(
-    conn: &mut DbConnection,
-    id: SessionId,
-    user: UserId,
-) -> QueryResult<Option<SessionRow>> {
-    sessions::table
-        .find(id)
-        .filter(sessions::user_id.eq(user))
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()
+pub fn find_session_for(conn: &mut DbConnection, id: SessionId, user: UserId) -> QueryResult<Option<SessionRow>> {
+    sessions::table.find(id).filter(sessions::user_id.eq(user)).select(SessionRow::as_select()).first(conn).optional()
 }

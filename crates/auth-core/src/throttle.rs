@@ -16,14 +16,8 @@ pub struct Limit {
 }
 
 /// Five failures per account, twenty per address, in fifteen minutes.
-pub const PER_ACCOUNT: Limit = Limit {
-    failures: 5,
-    window: Duration::minutes(15),
-};
-pub const PER_ADDRESS: Limit = Limit {
-    failures: 20,
-    window: Duration::minutes(15),
-};
+pub const PER_ACCOUNT: Limit = Limit { failures: 5, window: Duration::minutes(15) };
+pub const PER_ADDRESS: Limit = Limit { failures: 20, window: Duration::minutes(15) };
 /// Past this many tracked keys, expired entries are swept.
 const SWEEP_AT: usize = 10_000;
 
@@ -41,26 +35,17 @@ impl std::fmt::Debug for Throttle {
 
 impl Throttle {
     pub fn new(clock: Arc<dyn Clock>) -> Self {
-        Self {
-            clock,
-            failures: Arc::default(),
-        }
+        Self { clock, failures: Arc::default() }
     }
 
     fn keys(account: &str, address: &str) -> [(String, Limit); 2] {
-        [
-            (format!("account:{account}"), PER_ACCOUNT),
-            (format!("address:{address}"), PER_ADDRESS),
-        ]
+        [(format!("account:{account}"), PER_ACCOUNT), (format!("address:{address}"), PER_ADDRESS)]
     }
 
     /// `Err(seconds)` when either key is over its limit.
     pub fn check(&self, account: &str, address: &str) -> Result<(), u64> {
         let now = self.clock.now();
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut wait = 0u64;
         for (key, limit) in Self::keys(account, address) {
             if let Some(times) = map.get_mut(&key) {
@@ -80,10 +65,7 @@ impl Throttle {
 
     pub fn record_failure(&self, account: &str, address: &str) {
         let now = self.clock.now();
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= SWEEP_AT {
             let longest = PER_ACCOUNT.window.max(PER_ADDRESS.window);
             map.retain(|_, times| times.back().is_some_and(|t| *t + longest > now));
@@ -99,10 +81,7 @@ impl Throttle {
 
     /// A successful sign-in clears the account's failures (not the address's).
     pub fn record_success(&self, account: &str) {
-        let mut map = self
-            .failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.remove(&format!("account:{account}"));
     }
 }
@@ -123,11 +102,7 @@ mod tests {
         }
         let wait = throttle.check("ada@example.org", "10.0.0.2").unwrap_err();
         assert!((890..=900).contains(&wait), "{wait}");
-        assert_eq!(
-            throttle.check("bob@example.org", "10.0.0.1"),
-            Ok(()),
-            "the address has 5 of its 20"
-        );
+        assert_eq!(throttle.check("bob@example.org", "10.0.0.1"), Ok(()), "the address has 5 of its 20");
         clock.advance(Duration::seconds(i64::try_from(wait).unwrap_or(900)));
         assert_eq!(throttle.check("ada@example.org", "10.0.0.2"), Ok(()));
     }

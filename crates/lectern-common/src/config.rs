@@ -85,37 +85,25 @@ impl Config {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
 
         if let Some(v) = get("LECTERN_ADDR") {
-            config.addr = v.trim().parse().map_err(|_| {
-                err(
-                    "LECTERN_ADDR",
-                    "expected HOST:PORT, for example 127.0.0.1:8080",
-                )
-            })?;
+            config.addr =
+                v.trim().parse().map_err(|_| err("LECTERN_ADDR", "expected HOST:PORT, for example 127.0.0.1:8080"))?;
         }
         if let Some(v) = get("LECTERN_DATABASE_URL") {
             config.database_url = v.trim().to_owned();
         }
-        crate::db::Backend::from_url(&config.database_url)
-            .map_err(|e| err("LECTERN_DATABASE_URL", &e.to_string()))?;
+        crate::db::Backend::from_url(&config.database_url).map_err(|e| err("LECTERN_DATABASE_URL", &e.to_string()))?;
         if let Some(v) = get("LECTERN_PUBLIC_URL") {
             config.public_url = v.trim().trim_end_matches('/').to_owned();
         }
-        if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://"))
-        {
-            return Err(err(
-                "LECTERN_PUBLIC_URL",
-                "expected an http:// or https:// URL",
-            ));
+        if !(config.public_url.starts_with("http://") || config.public_url.starts_with("https://")) {
+            return Err(err("LECTERN_PUBLIC_URL", "expected an http:// or https:// URL"));
         }
         if let Some(v) = get("LECTERN_ISSUER") {
             config.issuer = v.trim().to_owned();
         }
         if let Some(secs) = secs(&get, "LECTERN_ACCESS_TTL_SECS")? {
             if secs == 0 || secs > 24 * 3600 {
-                return Err(err(
-                    "LECTERN_ACCESS_TTL_SECS",
-                    "must be between 1 and 86400",
-                ));
+                return Err(err("LECTERN_ACCESS_TTL_SECS", "must be between 1 and 86400"));
             }
             config.access_ttl = Duration::from_secs(secs);
         }
@@ -134,16 +122,12 @@ impl Config {
         if let Some(v) = get("LECTERN_AUTH_URL") {
             let v = v.trim().trim_end_matches('/').to_owned();
             if !(v.starts_with("http://") || v.starts_with("https://")) {
-                return Err(err(
-                    "LECTERN_AUTH_URL",
-                    "expected an http:// or https:// URL",
-                ));
+                return Err(err("LECTERN_AUTH_URL", "expected an http:// or https:// URL"));
             }
             config.auth_url = Some(v);
         }
         if let Some(v) = get("LECTERN_LOG") {
-            tracing_subscriber::EnvFilter::try_new(v.trim())
-                .map_err(|e| err("LECTERN_LOG", &e.to_string()))?;
+            tracing_subscriber::EnvFilter::try_new(v.trim()).map_err(|e| err("LECTERN_LOG", &e.to_string()))?;
             config.log_filter = v.trim().to_owned();
         }
         if let Some(v) = get("LECTERN_LOG_FORMAT") {
@@ -169,22 +153,12 @@ impl Config {
 }
 
 fn err(variable: &'static str, message: &str) -> ConfigError {
-    ConfigError {
-        variable,
-        message: message.to_owned(),
-    }
+    ConfigError { variable, message: message.to_owned() }
 }
 
-fn secs(
-    get: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-) -> Result<Option<u64>, ConfigError> {
+fn secs(get: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<Option<u64>, ConfigError> {
     get(variable)
-        .map(|v| {
-            v.trim()
-                .parse::<u64>()
-                .map_err(|_| err(variable, "expected a whole number of seconds"))
-        })
+        .map(|v| v.trim().parse::<u64>().map_err(|_| err(variable, "expected a whole number of seconds")))
         .transpose()
 }
 
@@ -195,10 +169,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 

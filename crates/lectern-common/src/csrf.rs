@@ -70,9 +70,7 @@ pub fn same_origin(req: &HttpRequest, public_origin: &str) -> bool {
         return origin.to_str().is_ok_and(|o| o == public_origin);
     }
     if let Some(referer) = req.headers().get(header::REFERER) {
-        return referer
-            .to_str()
-            .is_ok_and(|r| r == public_origin || r.starts_with(&format!("{public_origin}/")));
+        return referer.to_str().is_ok_and(|r| r == public_origin || r.starts_with(&format!("{public_origin}/")));
     }
     true
 }
@@ -98,26 +96,20 @@ mod tests {
     #[test]
     fn origin_is_checked_before_referer() {
         let origin = "http://127.0.0.1:8080";
-        let ok = TestRequest::post()
-            .insert_header(("origin", origin))
-            .to_http_request();
+        let ok = TestRequest::post().insert_header(("origin", origin)).to_http_request();
         assert!(same_origin(&ok, origin));
         let evil = TestRequest::post()
             .insert_header(("origin", "http://evil.example"))
             .insert_header(("referer", "http://127.0.0.1:8080/x"))
             .to_http_request();
         assert!(!same_origin(&evil, origin));
-        let null = TestRequest::post()
-            .insert_header(("origin", "null"))
-            .to_http_request();
+        let null = TestRequest::post().insert_header(("origin", "null")).to_http_request();
         assert!(!same_origin(&null, origin));
-        let prefix_trick = TestRequest::post()
-            .insert_header(("referer", "http://127.0.0.1:8080.evil.example/"))
-            .to_http_request();
+        let prefix_trick =
+            TestRequest::post().insert_header(("referer", "http://127.0.0.1:8080.evil.example/")).to_http_request();
         assert!(!same_origin(&prefix_trick, origin));
-        let referer_ok = TestRequest::post()
-            .insert_header(("referer", "http://127.0.0.1:8080/auth/sessions"))
-            .to_http_request();
+        let referer_ok =
+            TestRequest::post().insert_header(("referer", "http://127.0.0.1:8080/auth/sessions")).to_http_request();
         assert!(same_origin(&referer_ok, origin));
     }
 }

@@ -57,9 +57,7 @@ impl Backend {
 
 /// `sqlite://lectern.db` → `lectern.db`; `sqlite://:memory:` → `:memory:`.
 fn sqlite_path(url: &str) -> &str {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url)
+    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)
 }
 
 /// Opens one connection of the backend the URL names, with the SQLite settings Lectern relies on.
@@ -118,9 +116,7 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db")
-            .field("backend", &self.backend)
-            .finish_non_exhaustive()
+        f.debug_struct("Db").field("backend", &self.backend).finish_non_exhaustive()
     }
 }
 
@@ -139,9 +135,7 @@ impl Db {
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
-            .build(Manager {
-                url: url.to_owned(),
-            })
+            .build(Manager { url: url.to_owned() })
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         Ok(Self { pool, backend })
     }
@@ -152,9 +146,7 @@ impl Db {
 
     /// A pooled connection, for synchronous callers (CLI, start-up).
     pub fn get(&self) -> Result<PooledConnection, DbError> {
-        self.pool
-            .get()
-            .map_err(|e| DbError::Unavailable(e.to_string()))
+        self.pool.get().map_err(|e| DbError::Unavailable(e.to_string()))
     }
 
     /// Applies pending migrations of this backend; returns how many ran.
@@ -165,10 +157,7 @@ impl Db {
 
     /// Runs blocking diesel work on the blocking pool, inside the caller's tracing span. Do all of
     /// one request's queries in one call: each hand-off costs about as much as a simple query.
-    pub async fn run<T, E>(
-        &self,
-        work: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
-    ) -> Result<T, E>
+    pub async fn run<T, E>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
@@ -177,9 +166,7 @@ impl Db {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = pool
-                .get()
-                .map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
+            let mut conn = pool.get().map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
             work(&mut conn)
         })
         .instrument(tracing::Span::current())
@@ -189,17 +176,14 @@ impl Db {
 
     /// `SELECT 1`, for `/readyz`.
     pub async fn ping(&self) -> Result<(), DbError> {
-        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::Query))
-            .await
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::Query)).await
     }
 }
 
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
     let applied = match conn {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-        DbConnection::Postgresql(c) => c
-            .run_pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|v| v.len()),
+        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
     };
     applied.map_err(|e| DbError::Migration(e.to_string()))
 }
@@ -207,17 +191,12 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
 /// A read-write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so two writers queue on
 /// the busy timeout instead of one failing when it upgrades its read lock (the deferred default).
 /// On PostgreSQL it is an ordinary transaction. Any `Err` rolls everything back.
-pub fn write_tx<T, E>(
-    conn: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
+pub fn write_tx<T, E>(conn: &mut DbConnection, work: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
     match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
         DbConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     let outcome = work(conn);
@@ -247,9 +226,7 @@ pub fn from_db_time(t: time::PrimitiveDateTime) -> time::OffsetDateTime {
 
 /// RFC 3339 in UTC, as API.md wants times.
 pub fn rfc3339(t: time::PrimitiveDateTime) -> String {
-    from_db_time(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    from_db_time(t).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -260,18 +237,9 @@ mod tests {
     #[test]
     fn the_scheme_picks_the_backend() {
         assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(
-            Backend::from_url("postgres://u@h/db").unwrap(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            Backend::from_url("postgresql://u@h/db").unwrap(),
-            Backend::Postgres
-        );
-        assert!(matches!(
-            Backend::from_url("mysql://u@h/db"),
-            Err(DbError::UnsupportedUrl)
-        ));
+        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        assert!(matches!(Backend::from_url("mysql://u@h/db"), Err(DbError::UnsupportedUrl)));
         assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
     }
 
@@ -280,8 +248,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let mut conn = establish(&url).unwrap();
-        conn.batch_execute("CREATE TABLE t (x INTEGER NOT NULL)")
-            .unwrap();
+        conn.batch_execute("CREATE TABLE t (x INTEGER NOT NULL)").unwrap();
         let r: Result<(), diesel::result::Error> = write_tx(&mut conn, |c| {
             c.batch_execute("INSERT INTO t VALUES (1)")?;
             Err(diesel::result::Error::RollbackTransaction)
@@ -292,14 +259,10 @@ mod tests {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             n: i64,
         }
-        let n: N = diesel::sql_query("SELECT COUNT(*) AS n FROM t")
-            .get_result(&mut conn)
-            .unwrap();
+        let n: N = diesel::sql_query("SELECT COUNT(*) AS n FROM t").get_result(&mut conn).unwrap();
         assert_eq!(n.n, 0);
         write_tx(&mut conn, |c| c.batch_execute("INSERT INTO t VALUES (1)")).unwrap();
-        let n: N = diesel::sql_query("SELECT COUNT(*) AS n FROM t")
-            .get_result(&mut conn)
-            .unwrap();
+        let n: N = diesel::sql_query("SELECT COUNT(*) AS n FROM t").get_result(&mut conn).unwrap();
         assert_eq!(n.n, 1);
     }
 }

@@ -118,21 +118,14 @@ fn token_of(req: &HttpRequest) -> Result<Option<(String, Source)>, Rejection> {
         return Err(Rejection::TokenInQuery);
     }
     if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let value = value
-            .to_str()
-            .map_err(|_| Rejection::Invalid(VerifyError::Malformed))?;
-        let (scheme, token) = value
-            .split_once(' ')
-            .ok_or(Rejection::Invalid(VerifyError::Malformed))?;
+        let value = value.to_str().map_err(|_| Rejection::Invalid(VerifyError::Malformed))?;
+        let (scheme, token) = value.split_once(' ').ok_or(Rejection::Invalid(VerifyError::Malformed))?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
             return Err(Rejection::Invalid(VerifyError::Malformed));
         }
         return Ok(Some((token.trim().to_owned(), Source::Header)));
     }
-    Ok(req
-        .cookie(ACCESS_COOKIE)
-        .map(|c| (c.value().to_owned(), Source::Cookie))
-        .filter(|(t, _)| !t.is_empty()))
+    Ok(req.cookie(ACCESS_COOKIE).map(|c| (c.value().to_owned(), Source::Cookie)).filter(|(t, _)| !t.is_empty()))
 }
 
 fn query_has_token(query: &str) -> bool {
@@ -145,19 +138,12 @@ fn query_has_token(query: &str) -> bool {
 /// Verifies the request's credentials once; the outcome is kept in the request extensions so
 /// that several extractors on one handler do not verify twice.
 async fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, Rejection> {
-    if let Some(done) = req
-        .extensions()
-        .get::<Result<Option<AuthUser>, Rejection>>()
-    {
+    if let Some(done) = req.extensions().get::<Result<Option<AuthUser>, Rejection>>() {
         return done.clone();
     }
     let outcome = authenticate_uncached(req).await;
     if let Err(Rejection::Invalid(reason)) = &outcome {
-        tracing::debug!(
-            reason = reason.reason(),
-            rule = reason.rule(),
-            "token rejected"
-        );
+        tracing::debug!(reason = reason.reason(), rule = reason.rule(), "token rejected");
     }
     req.extensions_mut().insert(outcome.clone());
     outcome
@@ -178,10 +164,7 @@ async fn authenticate_uncached(req: &HttpRequest) -> Result<Option<AuthUser>, Re
     .map_err(Rejection::Invalid)?;
     // A cookie rides along with any request the browser makes, so an unsafe request that
     // authenticates by cookie must come from our own pages.
-    if source == Source::Cookie
-        && !is_safe(req.method())
-        && !csrf::same_origin(req, &identity.public_origin)
-    {
+    if source == Source::Cookie && !is_safe(req.method()) && !csrf::same_origin(req, &identity.public_origin) {
         return Err(Rejection::CrossSite);
     }
     Ok(Some(claims.into()))
@@ -217,12 +200,7 @@ impl FromRequest for MaybeAuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
-            authenticate(&req)
-                .await
-                .map(MaybeAuthUser)
-                .map_err(|r| r.problem())
-        })
+        Box::pin(async move { authenticate(&req).await.map(MaybeAuthUser).map_err(|r| r.problem()) })
     }
 }
 
@@ -281,9 +259,7 @@ impl std::ops::Deref for PageUser {
 impl PageUser {
     /// The CSRF token for forms on this user's pages.
     pub fn csrf_token(&self, req: &HttpRequest) -> String {
-        req.app_data::<web::Data<Identity>>()
-            .map(|i| i.csrf.session_token(&self.session))
-            .unwrap_or_default()
+        req.app_data::<web::Data<Identity>>().map(|i| i.csrf.session_token(&self.session)).unwrap_or_default()
     }
 
     /// The page context for this user.
@@ -296,31 +272,19 @@ impl PageUser {
 fn page_redirect(req: &HttpRequest, rejection: &Rejection) -> actix_web::Error {
     let next = local_next(req);
     let (target, clear) = match rejection {
-        Rejection::Invalid(VerifyError::Expired) => {
-            (format!("/auth/refresh?next={}", urlencode(&next)), false)
-        }
+        Rejection::Invalid(VerifyError::Expired) => (format!("/auth/refresh?next={}", urlencode(&next)), false),
         Rejection::Missing => (format!("/auth/sign-in?next={}", urlencode(&next)), false),
-        Rejection::Invalid(_) | Rejection::TokenInQuery => {
-            (format!("/auth/sign-in?next={}", urlencode(&next)), true)
-        }
+        Rejection::Invalid(_) | Rejection::TokenInQuery => (format!("/auth/sign-in?next={}", urlencode(&next)), true),
         Rejection::CrossSite => {
-            return PageError(Problem::forbidden(
-                "This form came from another site and was refused.",
-            ))
-            .into();
+            return PageError(Problem::forbidden("This form came from another site and was refused.")).into();
         }
         Rejection::Misconfigured => return PageError(Problem::internal()).into(),
     };
     // 303 turns the follow-up into a GET; 307 keeps a posted form so it is not lost when the
     // access cookie expired while the page was open (the refresh answers 307 back to it).
-    let status = if is_safe(req.method()) {
-        StatusCode::SEE_OTHER
-    } else {
-        StatusCode::TEMPORARY_REDIRECT
-    };
+    let status = if is_safe(req.method()) { StatusCode::SEE_OTHER } else { StatusCode::TEMPORARY_REDIRECT };
     let mut resp = HttpResponse::build(status);
-    resp.insert_header((header::LOCATION, target))
-        .insert_header((header::CACHE_CONTROL, "no-store"));
+    resp.insert_header((header::LOCATION, target)).insert_header((header::CACHE_CONTROL, "no-store"));
     if clear {
         resp.cookie(removal_cookie(ACCESS_COOKIE, "/"));
     }
@@ -337,20 +301,13 @@ fn local_next(req: &HttpRequest) -> String {
 
 /// Percent-encodes a query value (`application/x-www-form-urlencoded`).
 pub fn urlencode(value: &str) -> String {
-    serde_urlencoded::to_string([("v", value)])
-        .map(|s| s[2..].to_owned())
-        .unwrap_or_default()
+    serde_urlencoded::to_string([("v", value)]).map(|s| s[2..].to_owned()).unwrap_or_default()
 }
 
 /// Only a same-site path is a safe redirect target: `/x` yes; `//evil`, `/\evil`, `https://..` no.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.contains(['\r', '\n']) =>
-        {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
             n.to_owned()
         }
         _ => "/courses".to_owned(),
@@ -358,14 +315,8 @@ pub fn safe_next(next: Option<&str>) -> String {
 }
 
 /// A cookie that deletes `name` at `path`.
-pub fn removal_cookie(
-    name: &'static str,
-    path: &'static str,
-) -> actix_web::cookie::Cookie<'static> {
-    let mut c = actix_web::cookie::Cookie::build(name, "")
-        .path(path)
-        .http_only(true)
-        .finish();
+pub fn removal_cookie(name: &'static str, path: &'static str) -> actix_web::cookie::Cookie<'static> {
+    let mut c = actix_web::cookie::Cookie::build(name, "").path(path).http_only(true).finish();
     c.make_removal();
     c
 }
@@ -387,18 +338,12 @@ impl FromRequest for PageUser {
 }
 
 fn find_field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, PageError> {
     serde_urlencoded::from_bytes::<T>(body).map_err(|e| {
-        PageError(Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("the form could not be read: {e}"),
-        ))
+        PageError(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the form could not be read: {e}")))
     })
 }
 
@@ -425,26 +370,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for SecureForm<T> {
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
             let user = PageUser::from_request(&req, &mut Payload::None).await?;
-            let identity = req
-                .app_data::<web::Data<Identity>>()
-                .ok_or_else(|| PageError(Problem::internal()))?;
+            let identity = req.app_data::<web::Data<Identity>>().ok_or_else(|| PageError(Problem::internal()))?;
             if !csrf::same_origin(&req, &identity.public_origin) {
                 return Err(form_refused().into());
             }
             let body = body.await?;
-            let pairs: Vec<(String, String)> =
-                serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
             let token = find_field(&pairs, csrf::FIELD).unwrap_or_default();
-            if !identity
-                .csrf
-                .verify("session", &user.session.to_string(), token)
-            {
+            if !identity.csrf.verify("session", &user.session.to_string(), token) {
                 return Err(form_refused().into());
             }
-            Ok(SecureForm {
-                user,
-                form: parse_form(&body)?,
-            })
+            Ok(SecureForm { user, form: parse_form(&body)? })
         })
     }
 }
@@ -461,19 +397,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for AnonForm<T> {
         let req = req.clone();
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
-            let identity = req
-                .app_data::<web::Data<Identity>>()
-                .ok_or_else(|| PageError(Problem::internal()))?;
+            let identity = req.app_data::<web::Data<Identity>>().ok_or_else(|| PageError(Problem::internal()))?;
             if !csrf::same_origin(&req, &identity.public_origin) {
                 return Err(form_refused().into());
             }
-            let cookie = req
-                .cookie(csrf::PRE_SESSION_COOKIE)
-                .map(|c| c.value().to_owned())
-                .unwrap_or_default();
+            let cookie = req.cookie(csrf::PRE_SESSION_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
             let body = body.await?;
-            let pairs: Vec<(String, String)> =
-                serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
             let token = find_field(&pairs, csrf::FIELD).unwrap_or_default();
             if cookie.is_empty() || !identity.csrf.verify("pre-session", &cookie, token) {
                 return Err(form_refused().into());
@@ -513,13 +443,7 @@ mod tests {
     #[test]
     fn origin_is_the_scheme_host_and_port() {
         assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
-        assert_eq!(
-            origin_of("https://lectern.example/app"),
-            "https://lectern.example"
-        );
-        assert_eq!(
-            urlencode("/courses?q=a b&x=1"),
-            "%2Fcourses%3Fq%3Da+b%26x%3D1"
-        );
+        assert_eq!(origin_of("https://lectern.example/app"), "https://lectern.example");
+        assert_eq!(urlencode("/courses?q=a b&x=1"), "%2Fcourses%3Fq%3Da+b%26x%3D1");
     }
 }

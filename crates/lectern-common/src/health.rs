@@ -13,8 +13,7 @@ async fn readyz(db: web::Data<Db>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "database": "ok"})),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "unavailable", "database": "unreachable"}))
+            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "database": "unreachable"}))
         }
     }
 }
@@ -22,9 +21,5 @@ async fn readyz(db: web::Data<Db>) -> HttpResponse {
 /// Mounts both probes; `db` is what `/readyz` pings.
 pub fn configure(cfg: &mut web::ServiceConfig, db: web::Data<Db>) {
     cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
-        .service(
-            web::resource("/readyz")
-                .app_data(db)
-                .route(web::get().to(readyz)),
-        );
+        .service(web::resource("/readyz").app_data(db).route(web::get().to(readyz)));
 }

@@ -32,21 +32,11 @@ impl PageCtx {
 
     /// For a page that anonymous visitors post forms from (sign-in, sign-up).
     pub fn anonymous_with_csrf(csrf_token: String) -> Self {
-        Self {
-            csrf_token,
-            ..Self::default()
-        }
+        Self { csrf_token, ..Self::default() }
     }
 
     pub fn for_user(user: &AuthUser, csrf_token: String) -> Self {
-        Self {
-            user: Some(UserView {
-                name: user.name.clone(),
-                role: user.role,
-            }),
-            csrf_token,
-            flash: None,
-        }
+        Self { user: Some(UserView { name: user.name.clone(), role: user.role }), csrf_token, flash: None }
     }
 
     pub fn with_flash(mut self, flash: Option<String>) -> Self {

@@ -55,12 +55,7 @@ pub struct Paginated<T> {
 
 impl<T> Paginated<T> {
     pub fn new(items: Vec<T>, pagination: Pagination, total: i64) -> Self {
-        Self {
-            items,
-            page: pagination.page,
-            per_page: pagination.per_page,
-            total,
-        }
+        Self { items, page: pagination.page, per_page: pagination.per_page, total }
     }
 }
 
@@ -73,35 +68,10 @@ mod tests {
     fn defaults_and_limits() {
         let p = PageParams::default().validate().unwrap();
         assert_eq!((p.page, p.per_page, p.offset()), (1, 20, 0));
-        let p = PageParams {
-            page: Some(3),
-            per_page: Some(100),
-        }
-        .validate()
-        .unwrap();
+        let p = PageParams { page: Some(3), per_page: Some(100) }.validate().unwrap();
         assert_eq!(p.offset(), 200);
         assert_eq!(p.page_count(201), 3);
-        assert_eq!(
-            PageParams {
-                page: Some(0),
-                per_page: None
-            }
-            .validate()
-            .unwrap_err()
-            .errors[0]
-                .field,
-            "page"
-        );
-        assert_eq!(
-            PageParams {
-                page: None,
-                per_page: Some(101)
-            }
-            .validate()
-            .unwrap_err()
-            .errors[0]
-                .field,
-            "per_page"
-        );
+        assert_eq!(PageParams { page: Some(0), per_page: None }.validate().unwrap_err().errors[0].field, "page");
+        assert_eq!(PageParams { page: None, per_page: Some(101) }.validate().unwrap_err().errors[0].field, "per_page");
     }
 }

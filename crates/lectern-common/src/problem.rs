@@ -47,13 +47,7 @@ struct ProblemBody<'a> {
 
 impl Problem {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            detail: detail.into(),
-            errors: Vec::new(),
-            challenge: None,
-            retry_after: None,
-        }
+        Self { status, detail: detail.into(), errors: Vec::new(), challenge: None, retry_after: None }
     }
 
     /// 401 with the RFC 6750 challenge; the body says nothing more than `invalid_token`.
@@ -62,10 +56,7 @@ impl Problem {
             Challenge::Bearer => "authentication required",
             Challenge::InvalidToken => "invalid_token",
         };
-        Self {
-            challenge: Some(challenge),
-            ..Self::new(StatusCode::UNAUTHORIZED, detail)
-        }
+        Self { challenge: Some(challenge), ..Self::new(StatusCode::UNAUTHORIZED, detail) }
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
@@ -80,46 +71,31 @@ impl Problem {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         let (field, message) = (field.into(), message.into());
         let detail = format!("{field}: {message}");
-        Self {
-            errors: vec![FieldError { field, message }],
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
-        }
+        Self { errors: vec![FieldError { field, message }], ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, detail) }
     }
 
     pub fn too_many_requests(retry_after_secs: u64) -> Self {
         Self {
             retry_after: Some(retry_after_secs.max(1)),
-            ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many attempts, try again later",
-            )
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too many attempts, try again later")
         }
     }
 
     /// 500 with a fixed sentence; log the cause before calling this.
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "something went wrong on our side; it has been logged",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side; it has been logged")
     }
 
     /// 503 with a fixed sentence.
     pub fn unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the service is temporarily unavailable",
-        )
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "the service is temporarily unavailable")
     }
 
     pub fn title(&self) -> &'static str {
         self.status.canonical_reason().unwrap_or("Error")
     }
 
-    fn decorate(
-        &self,
-        mut builder: actix_web::HttpResponseBuilder,
-    ) -> actix_web::HttpResponseBuilder {
+    fn decorate(&self, mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
         if let Some(challenge) = self.challenge {
             let value = match challenge {
                 Challenge::Bearer => r#"Bearer realm="lectern""#,
@@ -144,9 +120,7 @@ impl Problem {
             errors: &self.errors,
         };
         let json = serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"));
-        self.decorate(HttpResponse::build(self.status))
-            .content_type("application/problem+json")
-            .body(json)
+        self.decorate(HttpResponse::build(self.status)).content_type("application/problem+json").body(json)
     }
 
     /// The same error as a page for people.
@@ -158,10 +132,9 @@ impl Problem {
             detail: &self.detail,
         };
         match page.render() {
-            Ok(html) => self
-                .decorate(HttpResponse::build(self.status))
-                .content_type("text/html; charset=utf-8")
-                .body(html),
+            Ok(html) => {
+                self.decorate(HttpResponse::build(self.status)).content_type("text/html; charset=utf-8").body(html)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "error page failed to render");
                 self.to_response()
@@ -274,10 +247,7 @@ mod tests {
     fn problem_json_has_the_rfc9457_members() {
         let resp = Problem::invalid("title", "must not be empty").to_response();
         assert_eq!(resp.status(), 422);
-        assert_eq!(
-            resp.headers().get("content-type").unwrap(),
-            "application/problem+json"
-        );
+        assert_eq!(resp.headers().get("content-type").unwrap(), "application/problem+json");
         let v = body_json(resp);
         assert_eq!(v["type"], "about:blank");
         assert_eq!(v["title"], "Unprocessable Entity");
@@ -288,16 +258,10 @@ mod tests {
     #[test]
     fn unauthorized_carries_the_bearer_challenge() {
         let resp = Problem::unauthorized(Challenge::InvalidToken).to_response();
-        assert_eq!(
-            resp.headers().get("www-authenticate").unwrap(),
-            r#"Bearer realm="lectern", error="invalid_token""#
-        );
+        assert_eq!(resp.headers().get("www-authenticate").unwrap(), r#"Bearer realm="lectern", error="invalid_token""#);
         assert_eq!(body_json(resp)["detail"], "invalid_token");
         let resp = Problem::unauthorized(Challenge::Bearer).to_response();
-        assert_eq!(
-            resp.headers().get("www-authenticate").unwrap(),
-            r#"Bearer realm="lectern""#
-        );
+        assert_eq!(resp.headers().get("www-authenticate").unwrap(), r#"Bearer realm="lectern""#);
     }
 
     #[test]

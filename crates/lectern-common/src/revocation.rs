@@ -19,10 +19,7 @@ use token_claims::{Clock, RevokedSessions};
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Sessions revoked at or after `since`.
-pub fn revoked_since(
-    conn: &mut DbConnection,
-    since: time::PrimitiveDateTime,
-) -> QueryResult<Vec<SessionId>> {
+pub fn revoked_since(conn: &mut DbConnection, since: time::PrimitiveDateTime) -> QueryResult<Vec<SessionId>> {
     sessions::table
         .filter(sessions::revoked_at.ge(since))
         .select(sessions::id)
@@ -46,10 +43,7 @@ impl RevocationSync {
     pub async fn run_once(&self, prune: bool) -> Result<usize, DbError> {
         let window = time::Duration::try_from(self.window).unwrap_or(time::Duration::HOUR);
         let since = to_db_time(self.clock.now() - window - time::Duration::seconds(5));
-        let ids = self
-            .db
-            .run(move |conn| revoked_since(conn, since).map_err(DbError::from))
-            .await?;
+        let ids = self.db.run(move |conn| revoked_since(conn, since).map_err(DbError::from)).await?;
         let count = ids.len();
         let uuids = ids.into_iter().map(|id| id.0);
         if prune {
@@ -88,11 +82,8 @@ pub fn load_or_create_secret(
 ) -> Result<[u8; 64], DbError> {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
-    let existing: Option<String> = server_secrets::table
-        .find(name)
-        .select(server_secrets::secret)
-        .first(conn)
-        .optional()?;
+    let existing: Option<String> =
+        server_secrets::table.find(name).select(server_secrets::secret).first(conn).optional()?;
     let encoded = match existing {
         Some(s) => s,
         None => {
@@ -107,21 +98,14 @@ pub fn load_or_create_secret(
                 .execute(conn);
             match inserted {
                 Ok(_) => encoded,
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => server_secrets::table
-                    .find(name)
-                    .select(server_secrets::secret)
-                    .first(conn)?,
+                Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                    server_secrets::table.find(name).select(server_secrets::secret).first(conn)?
+                }
                 Err(e) => return Err(e.into()),
             }
         }
     };
-    let bytes = STANDARD
-        .decode(encoded)
-        .map_err(|e| DbError::Migration(format!("server secret {name} is corrupt: {e}")))?;
-    bytes
-        .try_into()
-        .map_err(|_| DbError::Migration(format!("server secret {name} has the wrong length")))
+    let bytes =
+        STANDARD.decode(encoded).map_err(|e| DbError::Migration(format!("server secret {name} is corrupt: {e}")))?;
+    bytes.try_into().map_err(|_| DbError::Migration(format!("server secret {name} has the wrong length")))
 }

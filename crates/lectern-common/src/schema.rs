@@ -51,13 +51,141 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    courses (id) {
+        id -> Text,
+        title -> Text,
+        summary -> Text,
+        published -> Bool,
+        enrollment_code -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    course_teachers (course_id, teacher_id) {
+        course_id -> Text,
+        teacher_id -> Text,
+    }
+}
+
+diesel::table! {
+    enrollments (course_id, student_id) {
+        course_id -> Text,
+        student_id -> Text,
+        enrolled_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    materials (id) {
+        id -> Text,
+        course_id -> Text,
+        title -> Text,
+        body_markdown -> Text,
+        body_html -> Text,
+        position -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assignments (id) {
+        id -> Text,
+        course_id -> Text,
+        title -> Text,
+        instructions -> Text,
+        due_at -> Timestamp,
+        max_points_hundredths -> Integer,
+        max_attempts -> Nullable<Integer>,
+        grades_released -> Bool,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    submissions (id) {
+        id -> Text,
+        assignment_id -> Text,
+        student_id -> Text,
+        attempt -> Integer,
+        body -> Text,
+        body_sha256 -> Text,
+        submitted_at -> Timestamp,
+        late -> Bool,
+    }
+}
+
+diesel::table! {
+    grades (submission_id) {
+        submission_id -> Text,
+        score_hundredths -> Integer,
+        feedback -> Text,
+        graded_by -> Text,
+        graded_at -> Timestamp,
+        revision -> Integer,
+    }
+}
+
+diesel::table! {
+    grade_history (id) {
+        id -> Text,
+        submission_id -> Text,
+        revision -> Integer,
+        old_score_hundredths -> Nullable<Integer>,
+        new_score_hundredths -> Integer,
+        feedback -> Text,
+        graded_by -> Text,
+        graded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, idempotency_key) {
+        user_id -> Text,
+        idempotency_key -> Text,
+        request_fingerprint -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(courses -> users (created_by));
+diesel::joinable!(course_teachers -> courses (course_id));
+diesel::joinable!(course_teachers -> users (teacher_id));
+diesel::joinable!(enrollments -> courses (course_id));
+diesel::joinable!(enrollments -> users (student_id));
+diesel::joinable!(materials -> courses (course_id));
+diesel::joinable!(assignments -> courses (course_id));
+diesel::joinable!(assignments -> users (created_by));
+diesel::joinable!(submissions -> assignments (assignment_id));
+diesel::joinable!(submissions -> users (student_id));
+diesel::joinable!(grades -> submissions (submission_id));
+diesel::joinable!(grades -> users (graded_by));
+diesel::joinable!(grade_history -> submissions (submission_id));
+diesel::joinable!(grade_history -> users (graded_by));
+diesel::joinable!(idempotency_keys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     refresh_tokens,
     signing_keys,
-    server_secrets
+    server_secrets,
+    courses,
+    course_teachers,
+    enrollments,
+    materials,
+    assignments,
+    submissions,
+    grades,
+    grade_history,
+    idempotency_keys,
 );

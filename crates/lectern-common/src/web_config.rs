@@ -3,9 +3,7 @@
 //! turns into a 500 or a bare text reply.
 
 use crate::problem::Problem;
-use actix_web::error::{
-    InternalError, JsonPayloadError, PathError, QueryPayloadError, UrlencodedError,
-};
+use actix_web::error::{InternalError, JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -20,11 +18,7 @@ fn is_page(req: &HttpRequest) -> bool {
 
 /// Answers with a problem document on `/api`, an error page elsewhere.
 pub fn respond(req: &HttpRequest, problem: Problem) -> HttpResponse {
-    if is_page(req) {
-        problem.to_html_response()
-    } else {
-        problem.to_response()
-    }
+    if is_page(req) { problem.to_html_response() } else { problem.to_response() }
 }
 
 fn reject(
@@ -38,56 +32,35 @@ fn reject(
 pub fn json_problem(err: &JsonPayloadError) -> Problem {
     match err {
         JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is too large",
-            )
+            Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large")
         }
-        JsonPayloadError::ContentType => Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "expected Content-Type: application/json",
-        ),
-        JsonPayloadError::Deserialize(e) if e.is_data() => Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("invalid request body: {e}"),
-        ),
-        JsonPayloadError::Deserialize(e) => {
-            Problem::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}"))
+        JsonPayloadError::ContentType => {
+            Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json")
         }
-        _ => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "the request body could not be read",
-        ),
+        JsonPayloadError::Deserialize(e) if e.is_data() => {
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, format!("invalid request body: {e}"))
+        }
+        JsonPayloadError::Deserialize(e) => Problem::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {e}")),
+        _ => Problem::new(StatusCode::BAD_REQUEST, "the request body could not be read"),
     }
 }
 
 pub fn json_config(limit: usize) -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(limit)
-        .error_handler(|err, req| {
-            let problem = json_problem(&err);
-            reject(err, req, problem)
-        })
+    web::JsonConfig::default().limit(limit).error_handler(|err, req| {
+        let problem = json_problem(&err);
+        reject(err, req, problem)
+    })
 }
 
 pub fn form_config(limit: usize) -> web::FormConfig {
-    web::FormConfig::default()
-        .limit(limit)
-        .error_handler(|err, req| {
-            let problem = match &err {
-                UrlencodedError::Overflow { .. } => {
-                    Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "the form is too large")
-                }
-                UrlencodedError::ContentType => {
-                    Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected a form")
-                }
-                e => Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("the form could not be read: {e}"),
-                ),
-            };
-            reject(err, req, problem)
-        })
+    web::FormConfig::default().limit(limit).error_handler(|err, req| {
+        let problem = match &err {
+            UrlencodedError::Overflow { .. } => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "the form is too large"),
+            UrlencodedError::ContentType => Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected a form"),
+            e => Problem::new(StatusCode::UNPROCESSABLE_ENTITY, format!("the form could not be read: {e}")),
+        };
+        reject(err, req, problem)
+    })
 }
 
 pub fn payload_config(limit: usize) -> web::PayloadConfig {
@@ -96,16 +69,12 @@ pub fn payload_config(limit: usize) -> web::PayloadConfig {
 
 /// A malformed id in a path is simply something that does not exist: 404.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default()
-        .error_handler(|err: PathError, req| reject(err, req, Problem::not_found()))
+    web::PathConfig::default().error_handler(|err: PathError, req| reject(err, req, Problem::not_found()))
 }
 
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, req| {
-        let problem = Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("invalid query: {err}"),
-        );
+        let problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, format!("invalid query: {err}"));
         reject(err, req, problem)
     })
 }
@@ -117,6 +86,22 @@ pub fn standard(cfg: &mut web::ServiceConfig) {
         .app_data(payload_config(BODY_LIMIT))
         .app_data(path_config())
         .app_data(query_config());
+}
+
+/// Raises one resource's body limits to 512 KiB (material and submission endpoints).
+pub fn large_bodies<T>(resource: actix_web::Resource<T>) -> actix_web::Resource<T>
+where
+    T: actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+{
+    resource
+        .app_data(json_config(LARGE_BODY_LIMIT))
+        .app_data(form_config(LARGE_BODY_LIMIT))
+        .app_data(payload_config(LARGE_BODY_LIMIT))
 }
 
 /// For routes not found anywhere.

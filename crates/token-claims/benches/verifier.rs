@@ -13,14 +13,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use token_claims::{
-    AccessClaims, Algorithm, Audience, Clock, KeySet, RevokedSessions, Role, SystemClock,
-    TOKEN_TYPE, Verifier, VerifierConfig, jwk_thumbprint,
+    AccessClaims, Algorithm, Audience, Clock, KeySet, RevokedSessions, Role, SystemClock, TOKEN_TYPE, Verifier,
+    VerifierConfig, jwk_thumbprint,
 };
 use uuid::Uuid;
 
-const ED25519_PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
+const ED25519_PKCS8_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 fn verifier(c: &mut Criterion) {
     let seed: [u8; 32] = rand::random();
@@ -33,10 +32,7 @@ fn verifier(c: &mut Criterion) {
     let claims = AccessClaims {
         iss: "lectern".to_owned(),
         sub: Uuid::new_v4(),
-        aud: Audience::ALL
-            .iter()
-            .map(|aud| aud.as_str().to_owned())
-            .collect(),
+        aud: Audience::ALL.iter().map(|aud| aud.as_str().to_owned()).collect(),
         iat: now,
         nbf: now,
         exp: now + 900,
@@ -50,9 +46,7 @@ fn verifier(c: &mut Criterion) {
     header.kid = Some(kid.clone());
     let token = jsonwebtoken::encode(&header, &claims, &encoding).unwrap();
 
-    let keys = KeySet::from_jwk_set(&JwkSet {
-        keys: vec![jwk.clone()],
-    });
+    let keys = KeySet::from_jwk_set(&JwkSet { keys: vec![jwk.clone()] });
     let verifier = Verifier::new(
         VerifierConfig::new("lectern", Audience::Courses),
         keys,
@@ -77,19 +71,12 @@ fn verifier(c: &mut Criterion) {
     let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
 
     let mut group = c.benchmark_group("access_token");
-    group.bench_function("token_claims::Verifier::verify", |b| {
-        b.iter(|| verifier.verify(black_box(&token)).unwrap())
-    });
+    group.bench_function("token_claims::Verifier::verify", |b| b.iter(|| verifier.verify(black_box(&token)).unwrap()));
     group.bench_function("jsonwebtoken::decode", |b| {
-        b.iter(|| {
-            jsonwebtoken::decode::<AccessClaims>(black_box(&token), &decoding, &validation).unwrap()
-        })
+        b.iter(|| jsonwebtoken::decode::<AccessClaims>(black_box(&token), &decoding, &validation).unwrap())
     });
     group.bench_function("ed25519 signature only", |b| {
-        b.iter(|| {
-            key.verify_signature(black_box(signing_input.as_bytes()), &signature)
-                .unwrap()
-        })
+        b.iter(|| key.verify_signature(black_box(signing_input.as_bytes()), &signature).unwrap())
     });
     group.finish();
 }

@@ -135,9 +135,7 @@ pub enum ConfigError {
     #[error("algorithm {0:?} may not be allowed (only EdDSA and ES256)")]
     AlgorithmNotAllowed(Algorithm),
     /// jsonwebtoken has no usable crypto backend (none or both of its backend features are on).
-    #[error(
-        "no jsonwebtoken crypto backend is installed (enable exactly one of rust_crypto, aws_lc_rs)"
-    )]
+    #[error("no jsonwebtoken crypto backend is installed (enable exactly one of rust_crypto, aws_lc_rs)")]
     NoCryptoBackend,
 }
 
@@ -207,11 +205,7 @@ mod tests {
             (VerifyError::CriticalHeader, 2, "critical_header"),
             (VerifyError::UntrustedHeader, 2, "untrusted_header"),
             (VerifyError::UnknownKid, 3, "unknown_kid"),
-            (
-                VerifyError::KeyAlgorithmMismatch,
-                3,
-                "key_algorithm_mismatch",
-            ),
+            (VerifyError::KeyAlgorithmMismatch, 3, "key_algorithm_mismatch"),
             (VerifyError::BadSignature, 4, "bad_signature"),
             (VerifyError::WrongIssuer, 5, "wrong_issuer"),
             (VerifyError::WrongAudience, 5, "wrong_audience"),
@@ -230,9 +224,6 @@ mod tests {
 
     #[test]
     fn claim_name_is_in_the_message() {
-        assert_eq!(
-            VerifyError::MissingClaim("sid").to_string(),
-            "missing claim `sid`"
-        );
+        assert_eq!(VerifyError::MissingClaim("sid").to_string(), "missing claim `sid`");
     }
 }

@@ -35,11 +35,7 @@ pub(crate) fn jose_name(alg: Algorithm) -> Option<&'static str> {
 ///
 /// This is for conformance tests and other non-token uses. Access tokens go through
 /// [`Verifier::verify`](crate::Verifier::verify), which adds `typ`, `kid` and the claims.
-pub fn verify_jws_signature(
-    token: &str,
-    key: &VerifyingKey,
-    algorithms: &[Algorithm],
-) -> Result<Vec<u8>, VerifyError> {
+pub fn verify_jws_signature(token: &str, key: &VerifyingKey, algorithms: &[Algorithm]) -> Result<Vec<u8>, VerifyError> {
     verify_compact(token, algorithms, None, |_| Ok(key))
 }
 
@@ -92,12 +88,9 @@ impl<'a> CompactJws<'a> {
             return Err(VerifyError::TooLarge);
         }
         let mut segments = token.split('.');
-        let (Some(header), Some(payload), Some(signature), None) = (
-            segments.next(),
-            segments.next(),
-            segments.next(),
-            segments.next(),
-        ) else {
+        let (Some(header), Some(payload), Some(signature), None) =
+            (segments.next(), segments.next(), segments.next(), segments.next())
+        else {
             return Err(VerifyError::Malformed);
         };
         Ok(Self {
@@ -113,9 +106,7 @@ fn decode_segment(segment: &str) -> Result<Vec<u8>, VerifyError> {
     if segment.is_empty() {
         return Err(VerifyError::Malformed);
     }
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| VerifyError::Malformed)
+    URL_SAFE_NO_PAD.decode(segment).map_err(|_| VerifyError::Malformed)
 }
 
 /// The protected header, strictly: serde refuses duplicate members, so no two parsers can
@@ -203,12 +194,7 @@ mod tests {
     fn only_eddsa_and_es256_have_names() {
         assert_eq!(jose_name(Algorithm::EdDSA), Some("EdDSA"));
         assert_eq!(jose_name(Algorithm::ES256), Some("ES256"));
-        for alg in [
-            Algorithm::HS256,
-            Algorithm::RS256,
-            Algorithm::PS256,
-            Algorithm::ES384,
-        ] {
+        for alg in [Algorithm::HS256, Algorithm::RS256, Algorithm::PS256, Algorithm::ES384] {
             assert_eq!(jose_name(alg), None, "{alg:?}");
         }
     }

@@ -23,9 +23,7 @@ use std::pin::Pin;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::crypto::CryptoProvider;
-use jsonwebtoken::jwk::{
-    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
-};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -50,18 +48,8 @@ pub struct VerifyingKey {
 impl VerifyingKey {
     /// Checks a public JWK against the acceptance rules of this module.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self, KeySetError> {
-        let kid = jwk
-            .common
-            .key_id
-            .as_deref()
-            .filter(|kid| !kid.is_empty())
-            .ok_or(KeySetError::MissingKid)?;
-        if jwk
-            .common
-            .public_key_use
-            .as_ref()
-            .is_some_and(|key_use| *key_use != PublicKeyUse::Signature)
-        {
+        let kid = jwk.common.key_id.as_deref().filter(|kid| !kid.is_empty()).ok_or(KeySetError::MissingKid)?;
+        if jwk.common.public_key_use.as_ref().is_some_and(|key_use| *key_use != PublicKeyUse::Signature) {
             return Err(KeySetError::WrongUse);
         }
         let alg = match jwk.common.key_algorithm {
@@ -71,15 +59,11 @@ impl VerifyingKey {
             Some(other) => return Err(KeySetError::UnsupportedAlg(other.to_string())),
         };
         let key = match (alg, &jwk.algorithm) {
-            (Algorithm::EdDSA, AlgorithmParameters::OctetKeyPair(okp))
-                if okp.curve == EllipticCurve::Ed25519 =>
-            {
+            (Algorithm::EdDSA, AlgorithmParameters::OctetKeyPair(okp)) if okp.curve == EllipticCurve::Ed25519 => {
                 check_coordinate(&okp.x)?;
                 DecodingKey::from_ed_components(&okp.x)
             }
-            (Algorithm::ES256, AlgorithmParameters::EllipticCurve(ec))
-                if ec.curve == EllipticCurve::P256 =>
-            {
+            (Algorithm::ES256, AlgorithmParameters::EllipticCurve(ec)) if ec.curve == EllipticCurve::P256 => {
                 check_coordinate(&ec.x)?;
                 check_coordinate(&ec.y)?;
                 DecodingKey::from_ec_components(&ec.x, &ec.y)
@@ -91,14 +75,9 @@ impl VerifyingKey {
         // Build the backend's verifier once now, so a point that is not on the curve is found
         // while loading keys rather than on every request.
         let provider = CryptoProvider::try_get_default().ok_or(KeySetError::NoCryptoBackend)?;
-        (provider.verifier_factory)(&alg, &key)
-            .map_err(|_| KeySetError::BadKeyMaterial("not a valid public key"))?;
+        (provider.verifier_factory)(&alg, &key).map_err(|_| KeySetError::BadKeyMaterial("not a valid public key"))?;
 
-        Ok(Self {
-            kid: kid.to_owned(),
-            alg,
-            key,
-        })
+        Ok(Self { kid: kid.to_owned(), alg, key })
     }
 
     /// The key id tokens use to name this key.
@@ -117,11 +96,8 @@ impl VerifyingKey {
     /// This is the rule-4 primitive only; tokens go through [`Verifier`](crate::Verifier).
     pub fn verify_signature(&self, message: &[u8], signature: &[u8]) -> Result<(), VerifyError> {
         let provider = CryptoProvider::try_get_default().ok_or(VerifyError::BadSignature)?;
-        let verifier = (provider.verifier_factory)(&self.alg, &self.key)
-            .map_err(|_| VerifyError::BadSignature)?;
-        verifier
-            .verify(message, &signature.to_vec())
-            .map_err(|_| VerifyError::BadSignature)
+        let verifier = (provider.verifier_factory)(&self.alg, &self.key).map_err(|_| VerifyError::BadSignature)?;
+        verifier.verify(message, &signature.to_vec()).map_err(|_| VerifyError::BadSignature)
     }
 }
 
@@ -153,20 +129,16 @@ impl KeySet {
             keys: Vec<serde_json::Value>,
         }
 
-        let document: Document = serde_json::from_str(json)
-            .map_err(|error| KeySetError::InvalidDocument(error.to_string()))?;
+        let document: Document =
+            serde_json::from_str(json).map_err(|error| KeySetError::InvalidDocument(error.to_string()))?;
         let mut set = KeySet::default();
         for entry in document.keys {
-            let kid = entry
-                .get("kid")
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned);
+            let kid = entry.get("kid").and_then(serde_json::Value::as_str).map(str::to_owned);
             match serde_json::from_value::<Jwk>(entry) {
                 Ok(jwk) => set.add(&jwk),
-                Err(error) => set.rejected.push(KeyRejection {
-                    kid,
-                    reason: KeySetError::InvalidKey(error.to_string()),
-                }),
+                Err(error) => {
+                    set.rejected.push(KeyRejection { kid, reason: KeySetError::InvalidKey(error.to_string()) })
+                }
             }
         }
         Ok(set)
@@ -192,10 +164,7 @@ impl KeySet {
             },
             Err(reason) => reason,
         };
-        self.rejected.push(KeyRejection {
-            kid: jwk.common.key_id.clone(),
-            reason: rejection,
-        });
+        self.rejected.push(KeyRejection { kid: jwk.common.key_id.clone(), reason: rejection });
     }
 
     /// The keys that were skipped, with the reason, for the caller to log.

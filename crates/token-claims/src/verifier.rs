@@ -46,12 +46,7 @@ pub struct VerifierConfig {
 impl VerifierConfig {
     /// EdDSA only, with [`DEFAULT_LEEWAY_SECS`] of leeway.
     pub fn new(issuer: impl Into<String>, audience: Audience) -> Self {
-        Self {
-            issuer: issuer.into(),
-            audience,
-            leeway_secs: DEFAULT_LEEWAY_SECS,
-            algorithms: vec![Algorithm::EdDSA],
-        }
+        Self { issuer: issuer.into(), audience, leeway_secs: DEFAULT_LEEWAY_SECS, algorithms: vec![Algorithm::EdDSA] }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -64,11 +59,7 @@ impl VerifierConfig {
         if self.algorithms.is_empty() {
             return Err(ConfigError::NoAlgorithms);
         }
-        if let Some(alg) = self
-            .algorithms
-            .iter()
-            .find(|alg| jose_name(**alg).is_none())
-        {
+        if let Some(alg) = self.algorithms.iter().find(|alg| jose_name(**alg).is_none()) {
             return Err(ConfigError::AlgorithmNotAllowed(*alg));
         }
         Ok(())
@@ -112,8 +103,7 @@ impl Verifier {
         if CryptoProvider::try_get_default().is_none() {
             return Err(ConfigError::NoCryptoBackend);
         }
-        let leeway = i64::try_from(config.leeway_secs)
-            .map_err(|_| ConfigError::LeewayTooLarge(config.leeway_secs))?;
+        let leeway = i64::try_from(config.leeway_secs).map_err(|_| ConfigError::LeewayTooLarge(config.leeway_secs))?;
         Ok(Self {
             config,
             leeway,
@@ -142,8 +132,7 @@ impl Verifier {
     pub fn verify(&self, token: &str) -> Result<VerifiedClaims, VerifyError> {
         let keys = self.keys();
         let payload = verify_compact(token, &self.config.algorithms, Some(TOKEN_TYPE), |kid| {
-            kid.and_then(|kid| keys.get(kid))
-                .ok_or(VerifyError::UnknownKid)
+            kid.and_then(|kid| keys.get(kid)).ok_or(VerifyError::UnknownKid)
         })?;
         self.check_claims(&payload)
     }
@@ -200,10 +189,7 @@ impl Verifier {
 
     fn install(&self, keys: KeySet) -> Result<(), String> {
         if keys.is_empty() {
-            return Err(format!(
-                "the fetched key set has no usable key ({} rejected)",
-                keys.rejected().len()
-            ));
+            return Err(format!("the fetched key set has no usable key ({} rejected)", keys.rejected().len()));
         }
         self.set_keys(keys);
         Ok(())
@@ -212,10 +198,7 @@ impl Verifier {
     /// Whether an unknown `kid` may trigger a fetch now; if so, the slot is taken.
     fn take_refresh_slot(&self) -> bool {
         let now = self.clock.now();
-        let mut last = self
-            .last_refresh
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut last = self.last_refresh.lock().unwrap_or_else(PoisonError::into_inner);
         if last.is_some_and(|last| now - last < KEY_REFRESH_INTERVAL) {
             return false;
         }
@@ -241,8 +224,7 @@ impl Verifier {
             name: Option<Value>,
         }
 
-        let claims: RawClaims =
-            serde_json::from_slice(payload).map_err(|_| VerifyError::Malformed)?;
+        let claims: RawClaims = serde_json::from_slice(payload).map_err(|_| VerifyError::Malformed)?;
 
         // Rule 5.
         match claims.iss {
@@ -288,15 +270,7 @@ impl Verifier {
             return Err(VerifyError::Revoked);
         }
 
-        Ok(VerifiedClaims {
-            user_id,
-            session_id,
-            token_id,
-            role,
-            name,
-            issued_at: iat,
-            expires_at: exp,
-        })
+        Ok(VerifiedClaims { user_id, session_id, token_id, role, name, issued_at: iat, expires_at: exp })
     }
 }
 
@@ -318,11 +292,7 @@ fn check_audience(aud: Option<Value>, audience: Audience) -> Result<(), VerifyEr
         }
         Some(_) => return Err(VerifyError::BadClaim("aud")),
     };
-    if found {
-        Ok(())
-    } else {
-        Err(VerifyError::WrongAudience)
-    }
+    if found { Ok(()) } else { Err(VerifyError::WrongAudience) }
 }
 
 /// A required NumericDate: a JSON integer (not a string, not a fraction) that fits in `i64`.
@@ -338,9 +308,7 @@ fn integer(value: Option<Value>, claim: &'static str) -> Result<i64, VerifyError
 fn uuid(value: Option<Value>, claim: &'static str) -> Result<Uuid, VerifyError> {
     match value {
         None => Err(VerifyError::MissingClaim(claim)),
-        Some(Value::String(text)) => {
-            Uuid::try_parse(&text).map_err(|_| VerifyError::BadClaim(claim))
-        }
+        Some(Value::String(text)) => Uuid::try_parse(&text).map_err(|_| VerifyError::BadClaim(claim)),
         Some(_) => Err(VerifyError::BadClaim(claim)),
     }
 }

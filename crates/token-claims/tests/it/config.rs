@@ -3,19 +3,13 @@
 use std::sync::Arc;
 
 use token_claims::{
-    Algorithm, Audience, ConfigError, KeySet, MAX_LEEWAY_SECS, RevokedSessions, SystemClock,
-    Verifier, VerifierConfig,
+    Algorithm, Audience, ConfigError, KeySet, MAX_LEEWAY_SECS, RevokedSessions, SystemClock, Verifier, VerifierConfig,
 };
 
 fn build(adjust: impl FnOnce(&mut VerifierConfig)) -> Result<Verifier, ConfigError> {
     let mut config = VerifierConfig::new("lectern", Audience::Grading);
     adjust(&mut config);
-    Verifier::new(
-        config,
-        KeySet::default(),
-        Arc::new(SystemClock),
-        Arc::new(RevokedSessions::new()),
-    )
+    Verifier::new(config, KeySet::default(), Arc::new(SystemClock), Arc::new(RevokedSessions::new()))
 }
 
 #[test]
@@ -24,10 +18,7 @@ fn defaults_are_eddsa_only_with_30_seconds_of_leeway() {
     let config = verifier.config();
     assert_eq!(config.algorithms, [Algorithm::EdDSA]);
     assert_eq!(config.leeway_secs, 30);
-    assert_eq!(
-        (config.issuer.as_str(), config.audience),
-        ("lectern", Audience::Grading)
-    );
+    assert_eq!((config.issuer.as_str(), config.audience), ("lectern", Audience::Grading));
 }
 
 #[test]

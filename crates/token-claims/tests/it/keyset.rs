@@ -34,14 +34,8 @@ fn good_keys_are_kept_by_kid_with_their_algorithm() {
     let mut kids = vec![ed.kid.as_str(), ec.kid.as_str()];
     kids.sort_unstable();
     assert_eq!(set.kids().collect::<Vec<_>>(), kids);
-    assert_eq!(
-        set.get(&ed.kid).map(|key| key.alg()),
-        Some(Algorithm::EdDSA)
-    );
-    assert_eq!(
-        set.get(&ec.kid).map(|key| key.alg()),
-        Some(Algorithm::ES256)
-    );
+    assert_eq!(set.get(&ed.kid).map(|key| key.alg()), Some(Algorithm::EdDSA));
+    assert_eq!(set.get(&ec.kid).map(|key| key.alg()), Some(Algorithm::ES256));
     assert_eq!(set.get(&ec.kid).map(|key| key.kid()), Some(ec.kid.as_str()));
     assert!(set.get("missing").is_none());
 }
@@ -78,27 +72,11 @@ fn unusable_keys_are_skipped_and_listed() {
     let set = KeySet::from_jwks_json(&json).unwrap();
 
     assert_eq!(set.kids().collect::<Vec<_>>(), [good.kid.as_str()]);
-    assert_eq!(
-        rejection(&set, "hmac"),
-        KeySetError::UnsupportedAlg("HS256".to_owned())
-    );
+    assert_eq!(rejection(&set, "hmac"), KeySetError::UnsupportedAlg("HS256".to_owned()));
     assert_eq!(rejection(&set, "hmac-no-alg"), KeySetError::MissingAlg);
-    assert_eq!(
-        rejection(&set, "rsa"),
-        KeySetError::UnsupportedAlg("RS256".to_owned())
-    );
-    for kid in [
-        "short-x",
-        "long-x",
-        "padded-x",
-        "not-a-point",
-        "off-curve",
-        "short-y",
-    ] {
-        assert!(
-            matches!(rejection(&set, kid), KeySetError::BadKeyMaterial(_)),
-            "{kid}"
-        );
+    assert_eq!(rejection(&set, "rsa"), KeySetError::UnsupportedAlg("RS256".to_owned()));
+    for kid in ["short-x", "long-x", "padded-x", "not-a-point", "off-curve", "short-y"] {
+        assert!(matches!(rejection(&set, kid), KeySetError::BadKeyMaterial(_)), "{kid}");
     }
     assert_eq!(rejection(&set, "no-alg"), KeySetError::MissingAlg);
     assert_eq!(rejection(&set, "enc"), KeySetError::WrongUse);
@@ -106,15 +84,9 @@ fn unusable_keys_are_skipped_and_listed() {
     for kid in ["okp-es256", "ec-eddsa", "p384", "numeric-x"] {
         assert_eq!(rejection(&set, kid), KeySetError::KeyTypeMismatch, "{kid}");
     }
-    assert!(matches!(
-        rejection(&set, "numeric-use"),
-        KeySetError::InvalidKey(_)
-    ));
+    assert!(matches!(rejection(&set, "numeric-use"), KeySetError::InvalidKey(_)));
     assert_eq!(rejection(&set, ""), KeySetError::MissingKid);
-    assert!(set.rejected().contains(&KeyRejection {
-        kid: None,
-        reason: KeySetError::MissingKid
-    }));
+    assert!(set.rejected().contains(&KeyRejection { kid: None, reason: KeySetError::MissingKid }));
     assert_eq!(rejection(&set, &good.kid), KeySetError::DuplicateKid);
     assert_eq!(set.rejected().len(), 19);
 }
@@ -132,8 +104,7 @@ fn a_short_ed25519_key_cannot_reach_the_verifier() {
 fn from_jwk_set_applies_the_same_rules() {
     let good = TestKey::ed25519();
     let mut set = jwk_set(&[&good]);
-    set.keys
-        .push(serde_json::from_value(ed25519_jwk("short", "AAA")).unwrap());
+    set.keys.push(serde_json::from_value(ed25519_jwk("short", "AAA")).unwrap());
     let keys = KeySet::from_jwk_set(&set);
     assert_eq!(keys.kids().collect::<Vec<_>>(), [good.kid.as_str()]);
     assert_eq!(keys.rejected().len(), 1);
@@ -141,21 +112,8 @@ fn from_jwk_set_applies_the_same_rules() {
 
 #[test]
 fn a_document_that_is_not_a_jwks_is_an_error() {
-    for document in [
-        "",
-        "not json",
-        "[]",
-        "{}",
-        r#"{"keys": {}}"#,
-        r#"{"keys": [1], "#,
-    ] {
-        assert!(
-            matches!(
-                KeySet::from_jwks_json(document),
-                Err(KeySetError::InvalidDocument(_))
-            ),
-            "{document:?}"
-        );
+    for document in ["", "not json", "[]", "{}", r#"{"keys": {}}"#, r#"{"keys": [1], "#] {
+        assert!(matches!(KeySet::from_jwks_json(document), Err(KeySetError::InvalidDocument(_))), "{document:?}");
     }
     let empty = KeySet::from_jwks_json(r#"{"keys": []}"#).unwrap();
     assert!(empty.is_empty() && empty.rejected().is_empty());
@@ -164,11 +122,7 @@ fn a_document_that_is_not_a_jwks_is_an_error() {
 #[test]
 fn entries_that_are_not_objects_are_rejected_individually() {
     let good = TestKey::ed25519();
-    let json = jwks(vec![
-        json!(1),
-        json!("key"),
-        serde_json::to_value(&good.jwk).unwrap(),
-    ]);
+    let json = jwks(vec![json!(1), json!("key"), serde_json::to_value(&good.jwk).unwrap()]);
     let set = KeySet::from_jwks_json(&json).unwrap();
     assert_eq!(set.len(), 1);
     assert_eq!(set.rejected().len(), 2);

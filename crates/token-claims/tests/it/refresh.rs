@@ -6,10 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use time::Duration;
-use token_claims::{
-    Audience, KeySet, KeySource, ManualClock, RevokedSessions, Verifier, VerifierConfig,
-    VerifyError,
-};
+use token_claims::{Audience, KeySet, KeySource, ManualClock, RevokedSessions, Verifier, VerifierConfig, VerifyError};
 
 use crate::support::*;
 
@@ -66,11 +63,7 @@ fn setup(initial: &[&TestKey], served: &[&TestKey]) -> Setup {
     )
     .unwrap()
     .with_key_source(source.clone());
-    Setup {
-        clock,
-        source,
-        verifier,
-    }
+    Setup { clock, source, verifier }
 }
 
 fn token(key: &TestKey) -> String {
@@ -81,23 +74,14 @@ fn token(key: &TestKey) -> String {
 fn an_unknown_kid_triggers_one_fetch_and_the_new_key_verifies() {
     let (old, new) = (TestKey::ed25519(), TestKey::ed25519());
     let setup = setup(&[&old], &[&old, &new]);
-    assert_eq!(
-        setup.verifier.verify(&token(&new)),
-        Err(VerifyError::UnknownKid)
-    );
+    assert_eq!(setup.verifier.verify(&token(&new)), Err(VerifyError::UnknownKid));
     assert_eq!(setup.source.fetches(), 0, "verify() never fetches");
 
-    assert_eq!(
-        block_on(setup.verifier.verify_refreshing(&token(&new))),
-        Ok(verified())
-    );
+    assert_eq!(block_on(setup.verifier.verify_refreshing(&token(&new))), Ok(verified()));
     assert_eq!(setup.source.fetches(), 1);
     // The new keys are kept: the same token no longer needs a fetch, nor do the old key's.
     assert_eq!(setup.verifier.verify(&token(&new)), Ok(verified()));
-    assert_eq!(
-        block_on(setup.verifier.verify_refreshing(&token(&old))),
-        Ok(verified())
-    );
+    assert_eq!(block_on(setup.verifier.verify_refreshing(&token(&old))), Ok(verified()));
     assert_eq!(setup.source.fetches(), 1);
 }
 
@@ -153,20 +137,11 @@ fn a_fetched_set_without_usable_keys_does_not_replace_the_current_one() {
 fn other_failures_never_fetch() {
     let known = TestKey::ed25519();
     let setup = setup(&[&known], &[&known]);
-    let expired = known.sign(
-        &known.header(),
-        &with(claims(), "exp", serde_json::json!(NOW - 3600)),
-    );
+    let expired = known.sign(&known.header(), &with(claims(), "exp", serde_json::json!(NOW - 3600)));
     for token in ["garbage".to_owned(), expired, token(&TestKey::p256())] {
-        assert_ne!(
-            block_on(setup.verifier.verify_refreshing(&token)),
-            Err(VerifyError::UnknownKid)
-        );
+        assert_ne!(block_on(setup.verifier.verify_refreshing(&token)), Err(VerifyError::UnknownKid));
     }
-    assert_eq!(
-        block_on(setup.verifier.verify_refreshing(&token(&known))),
-        Ok(verified())
-    );
+    assert_eq!(block_on(setup.verifier.verify_refreshing(&token(&known))), Ok(verified()));
     assert_eq!(setup.source.fetches(), 0);
 }
 
@@ -177,15 +152,9 @@ fn refresh_keys_fetches_unconditionally() {
     block_on(setup.verifier.refresh_keys()).unwrap();
     block_on(setup.verifier.refresh_keys()).unwrap();
     assert_eq!(setup.source.fetches(), 2);
-    assert_eq!(
-        setup.verifier.keys().kids().collect::<Vec<_>>(),
-        [new.kid.as_str()]
-    );
+    assert_eq!(setup.verifier.keys().kids().collect::<Vec<_>>(), [new.kid.as_str()]);
     assert_eq!(setup.verifier.verify(&token(&new)), Ok(verified()));
-    assert_eq!(
-        setup.verifier.verify(&token(&old)),
-        Err(VerifyError::UnknownKid)
-    );
+    assert_eq!(setup.verifier.verify(&token(&old)), Err(VerifyError::UnknownKid));
     setup.source.fail();
     assert!(block_on(setup.verifier.refresh_keys()).is_err());
 }
@@ -196,10 +165,7 @@ fn set_keys_replaces_the_key_set() {
     let setup = setup(&[&old], &[]);
     setup.verifier.set_keys(key_set(&[&new]));
     assert_eq!(setup.verifier.verify(&token(&new)), Ok(verified()));
-    assert_eq!(
-        setup.verifier.verify(&token(&old)),
-        Err(VerifyError::UnknownKid)
-    );
+    assert_eq!(setup.verifier.verify(&token(&old)), Err(VerifyError::UnknownKid));
 }
 
 #[test]

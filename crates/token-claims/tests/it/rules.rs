@@ -21,28 +21,18 @@ fn a_valid_token_yields_its_claims() {
 fn a_teacher_token_yields_the_teacher_role() {
     let fixture = Fixture::new();
     let token = fixture.token_with_claims(with(claims(), "role", json!("teacher")));
-    assert_eq!(
-        fixture.verify(&token).map(|claims| claims.role),
-        Ok(Role::Teacher)
-    );
+    assert_eq!(fixture.verify(&token).map(|claims| claims.role), Ok(Role::Teacher));
 }
 
 #[test]
 fn earlier_rules_win() {
     let fixture = Fixture::new();
-    let expired_unknown_role = with(
-        with(claims(), "exp", json!(NOW - 3600)),
-        "role",
-        json!("admin"),
-    );
+    let expired_unknown_role = with(with(claims(), "exp", json!(NOW - 3600)), "role", json!("admin"));
     fixture.revoked.insert(SESSION);
 
     // 2 before 3: alg none with an unknown kid.
     let header = json!({"alg": "none", "typ": "at+jwt", "kid": "nope"});
-    assert_eq!(
-        fixture.verify(&fixture.token_with_header(header)),
-        Err(VerifyError::AlgorithmNotAllowed)
-    );
+    assert_eq!(fixture.verify(&fixture.token_with_header(header)), Err(VerifyError::AlgorithmNotAllowed));
     // 4 before 5: another key's signature over expired claims.
     let forged = TestKey::ed25519().sign(&fixture.key.header(), &expired_unknown_role);
     assert_eq!(fixture.verify(&forged), Err(VerifyError::BadSignature));
@@ -65,9 +55,7 @@ mod rule_1_structure {
             let header = [header.as_slice(), &b" ".repeat(spaces)].concat();
             for name_len in 0..len {
                 let claims = with(claims(), "name", json!("x".repeat(name_len)));
-                let token = fixture
-                    .key
-                    .sign_parts(&header, &serde_json::to_vec(&claims).unwrap());
+                let token = fixture.key.sign_parts(&header, &serde_json::to_vec(&claims).unwrap());
                 if token.len() == len {
                     return token;
                 }
@@ -121,11 +109,7 @@ mod rule_1_structure {
         while header.len().is_multiple_of(3) {
             header.push(b' ');
         }
-        let input = format!(
-            "{}.{}",
-            URL_SAFE.encode(&header),
-            b64(&serde_json::to_vec(&claims()).unwrap())
-        );
+        let input = format!("{}.{}", URL_SAFE.encode(&header), b64(&serde_json::to_vec(&claims()).unwrap()));
         assert!(input.contains('='));
         let token = fixture.key.sign_input(&input);
         assert_eq!(fixture.verify(&token), Err(VerifyError::Malformed));
@@ -152,11 +136,7 @@ mod rule_1_structure {
             let token = fixture.token();
             let (input, signature) = token.rsplit_once('.').unwrap();
             let token = format!("{input}.{}{bad}{}", &signature[..10], &signature[10..]);
-            assert_eq!(
-                fixture.verify(&token),
-                Err(VerifyError::Malformed),
-                "{bad:?}"
-            );
+            assert_eq!(fixture.verify(&token), Err(VerifyError::Malformed), "{bad:?}");
         }
     }
 
@@ -165,10 +145,7 @@ mod rule_1_structure {
         let fixture = Fixture::new();
         let token = fixture.token();
         let (input, _) = token.rsplit_once('.').unwrap();
-        assert_eq!(
-            fixture.verify(&format!("{input}.")),
-            Err(VerifyError::Malformed)
-        );
+        assert_eq!(fixture.verify(&format!("{input}.")), Err(VerifyError::Malformed));
     }
 
     #[test]
@@ -181,11 +158,7 @@ mod rule_1_structure {
             "..".to_owned(),
             String::new(),
         ] {
-            assert_eq!(
-                fixture.verify(&token),
-                Err(VerifyError::Malformed),
-                "{token:?}"
-            );
+            assert_eq!(fixture.verify(&token), Err(VerifyError::Malformed), "{token:?}");
         }
     }
 
@@ -200,15 +173,8 @@ mod rule_1_structure {
         let last = signature.as_bytes()[signature.len() - 1];
         let value = alphabet.iter().position(|c| *c == last).unwrap();
         assert_eq!(value & 0b1111, 0);
-        let altered = format!(
-            "{}{}",
-            &signature[..signature.len() - 1],
-            alphabet[value | 1] as char
-        );
-        assert_eq!(
-            fixture.verify(&format!("{input}.{altered}")),
-            Err(VerifyError::Malformed)
-        );
+        let altered = format!("{}{}", &signature[..signature.len() - 1], alphabet[value | 1] as char);
+        assert_eq!(fixture.verify(&format!("{input}.{altered}")), Err(VerifyError::Malformed));
     }
 }
 
@@ -229,12 +195,7 @@ mod rule_2_header {
     #[test]
     fn typ_jwt_and_other_spellings_are_the_wrong_type() {
         let fixture = Fixture::new();
-        for typ in [
-            json!("JWT"),
-            json!("AT+JWT"),
-            json!("application/at+jwt"),
-            json!(null),
-        ] {
+        for typ in [json!("JWT"), json!("AT+JWT"), json!("application/at+jwt"), json!(null)] {
             let token = fixture.token_with_header(with(header(&fixture), "typ", typ.clone()));
             assert_eq!(fixture.verify(&token), Err(VerifyError::WrongType), "{typ}");
         }
@@ -246,11 +207,7 @@ mod rule_2_header {
         for alg in ["none", "None", "NONE", "nOnE"] {
             // Signed anyway, so only the allow-list stands in the way.
             let token = fixture.token_with_header(with(header(&fixture), "alg", json!(alg)));
-            assert_eq!(
-                fixture.verify(&token),
-                Err(VerifyError::AlgorithmNotAllowed),
-                "{alg}"
-            );
+            assert_eq!(fixture.verify(&token), Err(VerifyError::AlgorithmNotAllowed), "{alg}");
             // And the classic form, without a signature.
             let (input, _) = token.rsplit_once('.').unwrap();
             assert!(fixture.verify(&format!("{input}.")).is_err());
@@ -262,22 +219,15 @@ mod rule_2_header {
         let fixture = Fixture::new();
         for alg in ["EdDSA ", " EdDSA", "eddsa", "EDDSA", "Ed25519", ""] {
             let token = fixture.token_with_header(with(header(&fixture), "alg", json!(alg)));
-            assert_eq!(
-                fixture.verify(&token),
-                Err(VerifyError::AlgorithmNotAllowed),
-                "{alg:?}"
-            );
+            assert_eq!(fixture.verify(&token), Err(VerifyError::AlgorithmNotAllowed), "{alg:?}");
         }
     }
 
     /// The key-confusion attack: HMAC keyed with something public.
     fn hs256_token(fixture: &Fixture, secret: &[u8]) -> String {
         let header = with(header(fixture), "alg", json!("HS256"));
-        let input = format!(
-            "{}.{}",
-            b64(&serde_json::to_vec(&header).unwrap()),
-            b64(&serde_json::to_vec(&claims()).unwrap())
-        );
+        let input =
+            format!("{}.{}", b64(&serde_json::to_vec(&header).unwrap()), b64(&serde_json::to_vec(&claims()).unwrap()));
         let key = EncodingKey::from_secret(secret).unwrap();
         let mac = jsonwebtoken::crypto::sign(input.as_bytes(), &key, Algorithm::HS256).unwrap();
         format!("{input}.{mac}")
@@ -287,10 +237,7 @@ mod rule_2_header {
     fn hs256_keyed_with_the_public_key_is_not_allowed() {
         let fixture = Fixture::new();
         let token = hs256_token(&fixture, &fixture.key.public_key_bytes());
-        assert_eq!(
-            fixture.verify(&token),
-            Err(VerifyError::AlgorithmNotAllowed)
-        );
+        assert_eq!(fixture.verify(&token), Err(VerifyError::AlgorithmNotAllowed));
     }
 
     #[test]
@@ -298,20 +245,14 @@ mod rule_2_header {
         let fixture = Fixture::new();
         let secret = serde_json::to_vec(&fixture.key.jwk).unwrap();
         let token = hs256_token(&fixture, &secret);
-        assert_eq!(
-            fixture.verify(&token),
-            Err(VerifyError::AlgorithmNotAllowed)
-        );
+        assert_eq!(fixture.verify(&token), Err(VerifyError::AlgorithmNotAllowed));
     }
 
     #[test]
     fn es256_is_not_allowed_unless_configured() {
         let fixture = Fixture::new();
         let token = fixture.es256.sign(&fixture.es256.header(), &claims());
-        assert_eq!(
-            fixture.verify(&token),
-            Err(VerifyError::AlgorithmNotAllowed)
-        );
+        assert_eq!(fixture.verify(&token), Err(VerifyError::AlgorithmNotAllowed));
     }
 
     #[test]
@@ -329,11 +270,7 @@ mod rule_2_header {
         let fixture = Fixture::new();
         for crit in [json!(["exp"]), json!([]), json!(null)] {
             let token = fixture.token_with_header(with(header(&fixture), "crit", crit.clone()));
-            assert_eq!(
-                fixture.verify(&token),
-                Err(VerifyError::CriticalHeader),
-                "{crit}"
-            );
+            assert_eq!(fixture.verify(&token), Err(VerifyError::CriticalHeader), "{crit}");
         }
     }
 
@@ -348,11 +285,7 @@ mod rule_2_header {
             ("x5c", json!(["MIIBszCCAVmgAwIBAgIU"])),
         ] {
             let token = fixture.token_with_header(with(header(&fixture), name, value));
-            assert_eq!(
-                fixture.verify(&token),
-                Err(VerifyError::UntrustedHeader),
-                "{name}"
-            );
+            assert_eq!(fixture.verify(&token), Err(VerifyError::UntrustedHeader), "{name}");
         }
     }
 
@@ -376,28 +309,16 @@ mod rule_2_header {
             format!(r#"{{"alg":"EdDSA","typ":"at+jwt","kid":"{kid}","kid":"{kid}"}}"#),
         ] {
             let token = fixture.key.sign_parts(header.as_bytes(), &payload);
-            assert_eq!(
-                fixture.verify(&token),
-                Err(VerifyError::BadHeader),
-                "{header}"
-            );
+            assert_eq!(fixture.verify(&token), Err(VerifyError::BadHeader), "{header}");
         }
     }
 
     #[test]
     fn wrongly_typed_header_members_are_bad() {
         let fixture = Fixture::new();
-        for (name, value) in [
-            ("alg", json!(["EdDSA"])),
-            ("typ", json!(1)),
-            ("kid", json!(7)),
-        ] {
+        for (name, value) in [("alg", json!(["EdDSA"])), ("typ", json!(1)), ("kid", json!(7))] {
             let token = fixture.token_with_header(with(header(&fixture), name, value));
-            assert_eq!(
-                fixture.verify(&token),
-                Err(VerifyError::BadHeader),
-                "{name}"
-            );
+            assert_eq!(fixture.verify(&token), Err(VerifyError::BadHeader), "{name}");
         }
     }
 }
@@ -417,11 +338,7 @@ mod rule_3_key {
         let fixture = Fixture::new();
         for kid in ["other", "", "../../../etc/passwd", "kid?x=1"] {
             let token = fixture.token_with_header(with(fixture.key.header(), "kid", json!(kid)));
-            assert_eq!(
-                fixture.verify(&token),
-                Err(VerifyError::UnknownKid),
-                "{kid:?}"
-            );
+            assert_eq!(fixture.verify(&token), Err(VerifyError::UnknownKid), "{kid:?}");
         }
     }
 
@@ -434,10 +351,7 @@ mod rule_3_key {
         });
         let header = with(fixture.key.header(), "kid", json!(fixture.es256.kid));
         let token = fixture.key.sign(&header, &claims());
-        assert_eq!(
-            fixture.verify(&token),
-            Err(VerifyError::KeyAlgorithmMismatch)
-        );
+        assert_eq!(fixture.verify(&token), Err(VerifyError::KeyAlgorithmMismatch));
     }
 }
 
@@ -461,12 +375,7 @@ mod rule_4_signature {
         let token = fixture.token();
         let parts: Vec<&str> = token.split('.').collect();
         let teacher = with(claims(), "role", json!("teacher"));
-        let token = format!(
-            "{}.{}.{}",
-            parts[0],
-            b64(&serde_json::to_vec(&teacher).unwrap()),
-            parts[2]
-        );
+        let token = format!("{}.{}.{}", parts[0], b64(&serde_json::to_vec(&teacher).unwrap()), parts[2]);
         assert_eq!(fixture.verify(&token), Err(VerifyError::BadSignature));
     }
 
@@ -490,63 +399,34 @@ mod rule_5_claims {
         let fixture = Fixture::new();
         for iss in ["lectern2", "Lectern", "", "https://lectern"] {
             let claims = with(claims(), "iss", json!(iss));
-            assert_eq!(
-                verify_claims(&fixture, claims),
-                Err(VerifyError::WrongIssuer),
-                "{iss:?}"
-            );
+            assert_eq!(verify_claims(&fixture, claims), Err(VerifyError::WrongIssuer), "{iss:?}");
         }
         let claims = with(claims(), "iss", json!(["lectern"]));
-        assert_eq!(
-            verify_claims(&fixture, claims),
-            Err(VerifyError::BadClaim("iss"))
-        );
+        assert_eq!(verify_claims(&fixture, claims), Err(VerifyError::BadClaim("iss")));
     }
 
     #[test]
     fn a_missing_issuer_is_refused() {
         let fixture = Fixture::new();
-        assert_eq!(
-            verify_claims(&fixture, without(claims(), "iss")),
-            Err(VerifyError::MissingClaim("iss"))
-        );
+        assert_eq!(verify_claims(&fixture, without(claims(), "iss")), Err(VerifyError::MissingClaim("iss")));
     }
 
     #[test]
     fn another_services_audience_is_refused() {
         let fixture = Fixture::new();
-        for aud in [
-            json!(["lectern-grading"]),
-            json!("lectern-grading"),
-            json!([]),
-        ] {
+        for aud in [json!(["lectern-grading"]), json!("lectern-grading"), json!([])] {
             let claims = with(claims(), "aud", aud.clone());
-            assert_eq!(
-                verify_claims(&fixture, claims),
-                Err(VerifyError::WrongAudience),
-                "{aud}"
-            );
+            assert_eq!(verify_claims(&fixture, claims), Err(VerifyError::WrongAudience), "{aud}");
         }
     }
 
     #[test]
     fn a_missing_or_malformed_audience_is_refused() {
         let fixture = Fixture::new();
-        assert_eq!(
-            verify_claims(&fixture, without(claims(), "aud")),
-            Err(VerifyError::MissingClaim("aud"))
-        );
-        for aud in [
-            json!(["lectern-courses", 1]),
-            json!(7),
-            json!({"lectern-courses": true}),
-        ] {
+        assert_eq!(verify_claims(&fixture, without(claims(), "aud")), Err(VerifyError::MissingClaim("aud")));
+        for aud in [json!(["lectern-courses", 1]), json!(7), json!({"lectern-courses": true})] {
             let claims = with(claims(), "aud", aud.clone());
-            assert_eq!(
-                verify_claims(&fixture, claims),
-                Err(VerifyError::BadClaim("aud")),
-                "{aud}"
-            );
+            assert_eq!(verify_claims(&fixture, claims), Err(VerifyError::BadClaim("aud")), "{aud}");
         }
     }
 
@@ -583,10 +463,7 @@ mod rule_5_claims {
         let edge = with(claims(), "nbf", json!(NOW + LEEWAY));
         assert!(verify_claims(&fixture, edge).is_ok());
         let beyond = with(claims(), "nbf", json!(NOW + LEEWAY + 1));
-        assert_eq!(
-            verify_claims(&fixture, beyond),
-            Err(VerifyError::NotYetValid)
-        );
+        assert_eq!(verify_claims(&fixture, beyond), Err(VerifyError::NotYetValid));
     }
 
     #[test]
@@ -595,20 +472,14 @@ mod rule_5_claims {
         let edge = with(claims(), "iat", json!(NOW + LEEWAY));
         assert!(verify_claims(&fixture, edge).is_ok());
         let beyond = with(claims(), "iat", json!(NOW + LEEWAY + 1));
-        assert_eq!(
-            verify_claims(&fixture, beyond),
-            Err(VerifyError::BadClaim("iat"))
-        );
+        assert_eq!(verify_claims(&fixture, beyond), Err(VerifyError::BadClaim("iat")));
     }
 
     #[test]
     fn each_required_claim_must_be_present() {
         let fixture = Fixture::new();
         for claim in ["exp", "nbf", "iat", "sub", "sid", "jti", "role"] {
-            assert_eq!(
-                verify_claims(&fixture, without(claims(), claim)),
-                Err(VerifyError::MissingClaim(claim)),
-            );
+            assert_eq!(verify_claims(&fixture, without(claims(), claim)), Err(VerifyError::MissingClaim(claim)),);
             // null is absence too.
             assert_eq!(
                 verify_claims(&fixture, with(claims(), claim, Value::Null)),
@@ -623,29 +494,18 @@ mod rule_5_claims {
         let name = verify_claims(&fixture, without(claims(), "name")).map(|claims| claims.name);
         assert_eq!(name, Ok(String::new()));
         let claims = with(claims(), "name", json!(42));
-        assert_eq!(
-            verify_claims(&fixture, claims),
-            Err(VerifyError::BadClaim("name"))
-        );
+        assert_eq!(verify_claims(&fixture, claims), Err(VerifyError::BadClaim("name")));
     }
 
     #[test]
     fn times_must_be_json_integers() {
         let fixture = Fixture::new();
         for claim in ["exp", "nbf", "iat"] {
-            for value in [
-                json!((NOW + 60).to_string()),
-                json!(NOW as f64 + 0.5),
-                json!(1.8e9),
-                json!(u64::MAX),
-                json!(true),
-            ] {
+            for value in
+                [json!((NOW + 60).to_string()), json!(NOW as f64 + 0.5), json!(1.8e9), json!(u64::MAX), json!(true)]
+            {
                 let claims = with(claims(), claim, value.clone());
-                assert_eq!(
-                    verify_claims(&fixture, claims),
-                    Err(VerifyError::BadClaim(claim)),
-                    "{claim}: {value}"
-                );
+                assert_eq!(verify_claims(&fixture, claims), Err(VerifyError::BadClaim(claim)), "{claim}: {value}");
             }
         }
     }
@@ -656,11 +516,7 @@ mod rule_5_claims {
         for claim in ["sub", "sid", "jti"] {
             for value in [json!("42"), json!(42), json!(""), json!("not-a-uuid")] {
                 let claims = with(claims(), claim, value.clone());
-                assert_eq!(
-                    verify_claims(&fixture, claims),
-                    Err(VerifyError::BadClaim(claim)),
-                    "{claim}: {value}"
-                );
+                assert_eq!(verify_claims(&fixture, claims), Err(VerifyError::BadClaim(claim)), "{claim}: {value}");
             }
         }
     }
@@ -673,11 +529,8 @@ mod rule_5_claims {
             let token = fixture.key.sign_parts(&header, payload);
             assert_eq!(fixture.verify(&token), Err(VerifyError::Malformed));
         }
-        let duplicated = serde_json::to_string(&claims()).unwrap().replacen(
-            "{",
-            &format!(r#"{{"sub":"{}","#, Uuid::nil()),
-            1,
-        );
+        let duplicated =
+            serde_json::to_string(&claims()).unwrap().replacen("{", &format!(r#"{{"sub":"{}","#, Uuid::nil()), 1);
         let token = fixture.key.sign_parts(&header, duplicated.as_bytes());
         assert_eq!(fixture.verify(&token), Err(VerifyError::Malformed));
     }
@@ -689,19 +542,9 @@ mod rule_6_role {
     #[test]
     fn roles_outside_the_closed_set_are_refused() {
         let fixture = Fixture::new();
-        for role in [
-            json!("admin"),
-            json!("Teacher"),
-            json!("STUDENT"),
-            json!(""),
-            json!(1),
-        ] {
+        for role in [json!("admin"), json!("Teacher"), json!("STUDENT"), json!(""), json!(1)] {
             let token = fixture.token_with_claims(with(claims(), "role", role.clone()));
-            assert_eq!(
-                fixture.verify(&token),
-                Err(VerifyError::UnknownRole),
-                "{role}"
-            );
+            assert_eq!(fixture.verify(&token), Err(VerifyError::UnknownRole), "{role}");
         }
     }
 }

@@ -12,8 +12,8 @@ use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use token_claims::{
-    Algorithm, Audience, KeySet, ManualClock, RevokedSessions, TOKEN_TYPE, VerifiedClaims,
-    Verifier, VerifierConfig, VerifyError, jwk_thumbprint,
+    Algorithm, Audience, KeySet, ManualClock, RevokedSessions, TOKEN_TYPE, VerifiedClaims, Verifier, VerifierConfig,
+    VerifyError, jwk_thumbprint,
 };
 use uuid::Uuid;
 
@@ -28,14 +28,12 @@ pub const SESSION: Uuid = Uuid::from_u128(0x0193_5f2e_7c1a_7d3b_9a4e_2f6c_8b1d_0
 pub const TOKEN_ID: Uuid = Uuid::from_u128(0x0193_5f2e_7c1a_7d3b_9a4e_2f6c_8b1d_0e03);
 
 /// RFC 8410 PKCS#8 wrapping of a 32-byte Ed25519 seed.
-const ED25519_PKCS8_PREFIX: [u8; 16] = [
-    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-];
+const ED25519_PKCS8_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 /// PKCS#8 wrapping (RFC 5915 ECPrivateKey without the optional public key) of a P-256 scalar.
 const P256_PKCS8_PREFIX: [u8; 35] = [
-    0x30, 0x41, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
-    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x27, 0x30, 0x25, 0x02, 0x01,
-    0x01, 0x04, 0x20,
+    0x30, 0x41, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x27, 0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20,
 ];
 
 pub fn b64(bytes: &[u8]) -> String {
@@ -70,12 +68,7 @@ impl TestKey {
         let kid = jwk_thumbprint(&jwk).unwrap();
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        Self {
-            alg,
-            encoding,
-            jwk,
-            kid,
-        }
+        Self { alg, encoding, jwk, kid }
     }
 
     /// The header auth-core writes.
@@ -89,10 +82,7 @@ impl TestKey {
     }
 
     pub fn sign(&self, header: &Value, claims: &Value) -> String {
-        self.sign_parts(
-            &serde_json::to_vec(header).unwrap(),
-            &serde_json::to_vec(claims).unwrap(),
-        )
+        self.sign_parts(&serde_json::to_vec(header).unwrap(), &serde_json::to_vec(claims).unwrap())
     }
 
     /// Signs raw header and payload bytes (for JSON that `Value` cannot hold, like duplicates).
@@ -102,8 +92,7 @@ impl TestKey {
 
     /// Signs an already encoded signing input as is, however it is encoded.
     pub fn sign_input(&self, signing_input: &str) -> String {
-        let signature =
-            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding, self.alg).unwrap();
+        let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding, self.alg).unwrap();
         format!("{signing_input}.{signature}")
     }
 
@@ -119,9 +108,7 @@ impl TestKey {
 }
 
 pub fn jwk_set(keys: &[&TestKey]) -> JwkSet {
-    JwkSet {
-        keys: keys.iter().map(|key| key.jwk.clone()).collect(),
-    }
+    JwkSet { keys: keys.iter().map(|key| key.jwk.clone()).collect() }
 }
 
 pub fn key_set(keys: &[&TestKey]) -> KeySet {
@@ -195,20 +182,10 @@ impl Fixture {
         let (key, es256) = (TestKey::ed25519(), TestKey::p256());
         let clock = ManualClock::new(at(NOW));
         let revoked = RevokedSessions::new();
-        let verifier = Verifier::new(
-            config,
-            key_set(&[&key, &es256]),
-            Arc::new(clock.clone()),
-            Arc::new(revoked.clone()),
-        )
-        .unwrap();
-        Self {
-            key,
-            es256,
-            clock,
-            revoked,
-            verifier,
-        }
+        let verifier =
+            Verifier::new(config, key_set(&[&key, &es256]), Arc::new(clock.clone()), Arc::new(revoked.clone()))
+                .unwrap();
+        Self { key, es256, clock, revoked, verifier }
     }
 
     /// A valid token.
@@ -245,10 +222,7 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 
 /// Reads a Wycheproof (or other shared) vector file, from `shared/` beside the checkout.
 pub fn shared_vectors(file: &str) -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/wycheproof/"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/wycheproof/");
     let text = std::fs::read_to_string(format!("{path}{file}"))
         .unwrap_or_else(|error| panic!("{path}{file}: {error} (is shared/ beside the checkout?)"));
     serde_json::from_str(&text).unwrap()
@@ -256,8 +230,5 @@ pub fn shared_vectors(file: &str) -> Value {
 
 pub fn hex(text: &str) -> Vec<u8> {
     assert!(text.len().is_multiple_of(2), "odd hex length");
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
-        .collect()
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
 }

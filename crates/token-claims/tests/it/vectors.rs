@@ -47,12 +47,8 @@ fn rfc8037_a4_is_not_an_access_token() {
 
 #[test]
 fn rfc8037_a3_thumbprint() {
-    let jwk: Jwk =
-        serde_json::from_value(json!({"kty": "OKP", "crv": "Ed25519", "x": RFC8037_X})).unwrap();
-    assert_eq!(
-        jwk_thumbprint(&jwk).unwrap(),
-        "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
-    );
+    let jwk: Jwk = serde_json::from_value(json!({"kty": "OKP", "crv": "Ed25519", "x": RFC8037_X})).unwrap();
+    assert_eq!(jwk_thumbprint(&jwk).unwrap(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
 }
 
 #[test]
@@ -89,8 +85,7 @@ impl Tally {
             self.agree += 1;
         } else {
             let comment = case["comment"].as_str().unwrap_or_default().to_owned();
-            self.disagreements
-                .insert(id, (expected.to_owned(), comment));
+            self.disagreements.insert(id, (expected.to_owned(), comment));
         }
         if expected == "invalid" && verified {
             self.invalid_accepted.push(id);
@@ -104,23 +99,10 @@ impl Tally {
             println!("  tcId {id}: expected {expected}, got the opposite ({comment})");
         }
         assert_eq!(self.total, expected_total, "{name}: number of cases");
-        let unexplained: Vec<_> = self
-            .disagreements
-            .keys()
-            .filter(|id| !allowed.contains(id))
-            .collect();
-        assert!(
-            unexplained.is_empty(),
-            "{name}: unexplained disagreements {unexplained:?}"
-        );
-        let stale: Vec<_> = allowed
-            .iter()
-            .filter(|id| !self.disagreements.contains_key(id))
-            .collect();
-        assert!(
-            stale.is_empty(),
-            "{name}: allow-listed but agreeing now {stale:?}"
-        );
+        let unexplained: Vec<_> = self.disagreements.keys().filter(|id| !allowed.contains(id)).collect();
+        assert!(unexplained.is_empty(), "{name}: unexplained disagreements {unexplained:?}");
+        let stale: Vec<_> = allowed.iter().filter(|id| !self.disagreements.contains_key(id)).collect();
+        assert!(stale.is_empty(), "{name}: allow-listed but agreeing now {stale:?}");
     }
 }
 
@@ -141,9 +123,7 @@ fn wycheproof_ed25519() {
         for case in group["tests"].as_array().unwrap() {
             let message = hex(case["msg"].as_str().unwrap());
             let signature = hex(case["sig"].as_str().unwrap());
-            let verified = key
-                .as_ref()
-                .is_ok_and(|key| key.verify_signature(&message, &signature).is_ok());
+            let verified = key.as_ref().is_ok_and(|key| key.verify_signature(&message, &signature).is_ok());
             tally.record(case, verified);
         }
     }
@@ -165,9 +145,7 @@ fn wycheproof_ecdsa_p256_sha256_p1363() {
         for case in group["tests"].as_array().unwrap() {
             let message = hex(case["msg"].as_str().unwrap());
             let signature = hex(case["sig"].as_str().unwrap());
-            let verified = key
-                .as_ref()
-                .is_ok_and(|key| key.verify_signature(&message, &signature).is_ok());
+            let verified = key.as_ref().is_ok_and(|key| key.verify_signature(&message, &signature).is_ok());
             tally.record(case, verified);
         }
     }
@@ -188,8 +166,7 @@ const JWS_REFUSED_BY_DESIGN: &[u64] = &[
     272, 273, 274, 275, 287, 288, 320, 321, 322, 323, 325, 326, 327, 328,
     // RFC 7520 figure 20: PS384 under a key whose alg is PS256. Besides RSA being refused,
     // RFC 8725 §3.1 binds one algorithm to each key.
-    346, 350,
-    // RFC 7520 figure 27: ES512 (P-521) is not supported by jsonwebtoken nor allowed here.
+    346, 350, // RFC 7520 figure 27: ES512 (P-521) is not supported by jsonwebtoken nor allowed here.
     347, 351,
 ];
 
@@ -199,23 +176,14 @@ fn wycheproof_json_web_signature() {
     let allowed = [Algorithm::EdDSA, Algorithm::ES256];
     let mut tally = Tally::default();
     for group in vectors["testGroups"].as_array().unwrap() {
-        let jwk = group
-            .get("public")
-            .or_else(|| group.get("private"))
-            .unwrap();
+        let jwk = group.get("public").or_else(|| group.get("private")).unwrap();
         let key = key_from_jwk(jwk.clone());
         for case in group["tests"].as_array().unwrap() {
             let jws = case["jws"].as_str().unwrap();
-            let verified = key
-                .as_ref()
-                .is_ok_and(|key| verify_jws_signature(jws, key, &allowed).is_ok());
+            let verified = key.as_ref().is_ok_and(|key| verify_jws_signature(jws, key, &allowed).is_ok());
             tally.record(case, verified);
         }
     }
-    assert!(
-        tally.invalid_accepted.is_empty(),
-        "invalid JWS cases verified: {:?}",
-        tally.invalid_accepted
-    );
+    assert!(tally.invalid_accepted.is_empty(), "invalid JWS cases verified: {:?}", tally.invalid_accepted);
     tally.check("json web signature", 401, JWS_REFUSED_BY_DESIGN);
 }

@@ -1,0 +1,150 @@
+//! Parsed course input: titles, summaries, Markdown bodies, positions and enrollment codes.
+
+use crate::error::CourseError;
+use subtle::ConstantTimeEq;
+
+fn bounded(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, CourseError> {
+    let text = raw.trim();
+    let chars = text.chars().count();
+    if chars < min || chars > max {
+        let rule = if min == 0 {
+            format!("must be at most {max} characters")
+        } else {
+            format!("must be {min} to {max} characters")
+        };
+        return Err(CourseError::invalid(field, rule));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(CourseError::invalid(field, "must not contain control characters"));
+    }
+    Ok(text.to_owned())
+}
+
+/// 1 to 200 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CourseTitle(String);
+
+impl CourseTitle {
+    pub fn parse(raw: &str) -> Result<Self, CourseError> {
+        bounded("title", raw, 1, 200).map(Self)
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Up to 2,000 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary(String);
+
+impl Summary {
+    pub fn parse(raw: &str) -> Result<Self, CourseError> {
+        bounded("summary", raw, 0, 2_000).map(Self)
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A material's title: 1 to 200 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaterialTitle(String);
+
+impl MaterialTitle {
+    pub fn parse(raw: &str) -> Result<Self, CourseError> {
+        bounded("title", raw, 1, 200).map(Self)
+    }
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// Markdown of up to 50,000 characters (counted in characters, not bytes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaterialBody(String);
+
+impl MaterialBody {
+    pub fn parse(raw: &str) -> Result<Self, CourseError> {
+        if raw.chars().count() > 50_000 {
+            return Err(CourseError::invalid("body_markdown", "must be at most 50000 characters"));
+        }
+        if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+            return Err(CourseError::invalid("body_markdown", "must not contain control characters"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A material's place in its course: 0 to 10,000.
+pub fn parse_position(raw: i64) -> Result<i32, CourseError> {
+    i32::try_from(raw)
+        .ok()
+        .filter(|p| (0..=10_000).contains(p))
+        .ok_or_else(|| CourseError::invalid("position", "must be between 0 and 10000"))
+}
+
+/// Crockford's base-32 alphabet: no I, L, O or U, so codes survive being read aloud.
+const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+const CODE_LEN: usize = 12;
+
+/// An enrollment code: 12 characters of base 32, 60 random bits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnrollmentCode(String);
+
+impl EnrollmentCode {
+    pub fn generate() -> Self {
+        let bytes: [u8; CODE_LEN] = rand::random();
+        Self(bytes.iter().map(|b| char::from(CODE_ALPHABET[usize::from(b & 31)])).collect())
+    }
+
+    /// What a person typed: case, spaces and dashes do not matter.
+    pub fn normalise(typed: &str) -> String {
+        typed.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect()
+    }
+
+    /// Constant-time comparison with a stored code.
+    pub fn matches(stored: &str, typed: &str) -> bool {
+        let typed = Self::normalise(typed);
+        typed.len() == stored.len() && bool::from(typed.as_bytes().ct_eq(stored.as_bytes()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn titles_and_summaries_have_limits() {
+        assert_eq!(CourseTitle::parse("  Rust  ").unwrap().into_inner(), "Rust");
+        assert!(CourseTitle::parse("").is_err());
+        assert!(CourseTitle::parse(&"é".repeat(200)).is_ok(), "characters, not bytes");
+        assert!(CourseTitle::parse(&"a".repeat(201)).is_err());
+        assert!(Summary::parse("").is_ok());
+        assert!(Summary::parse(&"a".repeat(2_001)).is_err());
+        assert!(MaterialBody::parse(&"é".repeat(50_000)).is_ok());
+        assert!(MaterialBody::parse(&"a".repeat(50_001)).is_err());
+        assert!(CourseTitle::parse("a\u{7}b").is_err());
+        assert_eq!(parse_position(3).unwrap(), 3);
+        assert!(parse_position(-1).is_err());
+        assert!(parse_position(10_001).is_err());
+    }
+
+    #[test]
+    fn codes_are_random_and_forgiving_to_type() {
+        let a = EnrollmentCode::generate();
+        assert_eq!(a.as_str().len(), 12);
+        assert_ne!(a, EnrollmentCode::generate());
+        let typed = format!(" {}-{} ", a.as_str()[..6].to_lowercase(), &a.as_str()[6..]);
+        assert!(EnrollmentCode::matches(a.as_str(), &typed));
+        assert!(!EnrollmentCode::matches(a.as_str(), &a.as_str()[..11]));
+        assert!(!EnrollmentCode::matches(a.as_str(), "000000000000"));
+    }
+}

@@ -1,0 +1,57 @@
+//! course-service: the catalog, enrollments and materials, as pages and a JSON API.
+//!
+//! - `access.rs`: how a caller stands to a course (teacher, enrolled, visible), also used by grading-service;
+//! - `service.rs`: what each request does, in one database hand-off; `api.rs` and `pages.rs` are thin shells;
+//! - `domain.rs`: parsed input; `markdown.rs`: rendering and sanitising material bodies.
+
+pub mod access;
+pub mod domain;
+pub mod error;
+pub mod markdown;
+pub mod seed;
+pub mod service;
+pub mod store;
+
+pub use access::{CourseAccess, course_access};
+pub use error::CourseError;
+
+pub mod api;
+pub mod pages;
+
+use actix_web::web;
+use lectern_common::Identity;
+use lectern_common::web_config::{self, large_bodies};
+pub use service::CourseState;
+
+/// Mounts `/api/courses`, `/api/materials` and the `/courses` pages. Material bodies may be
+/// 512 KiB (their limit is 50,000 characters); everything else 64 KiB.
+pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<CourseState>, identity: web::Data<Identity>) {
+    cfg.service(
+        web::scope("/api/courses")
+            .app_data(state.clone())
+            .app_data(identity.clone())
+            .configure(web_config::standard)
+            .route("", web::get().to(api::catalog))
+            .route("", web::post().to(api::create))
+            .route("/{id}", web::get().to(api::get))
+            .route("/{id}", web::patch().to(api::patch))
+            .route("/{id}/enrollments", web::post().to(api::enroll))
+            .route("/{id}/enrollments", web::get().to(api::students))
+            .route("/{id}/enrollments/{student_id}", web::delete().to(api::unenroll))
+            .route("/{id}/materials", web::get().to(api::materials))
+            .service(large_bodies(web::resource("/{id}/materials")).route(web::post().to(api::create_material))),
+    )
+    .service(
+        web::scope("/api/materials")
+            .app_data(state.clone())
+            .app_data(identity.clone())
+            .configure(web_config::standard)
+            .service(
+                large_bodies(web::resource("/{id}"))
+                    .route(web::get().to(api::material))
+                    .route(web::patch().to(api::patch_material))
+                    .route(web::delete().to(api::delete_material)),
+            ),
+    )
+    .service(pages::scope(state, identity));
+}

@@ -1,0 +1,303 @@
+//! Queries on courses, teachers, enrollments and materials. Each returns the database's answer
+//! honestly; `access.rs` and the handlers give it meaning.
+
+use diesel::prelude::*;
+use lectern_common::db::{DbConnection, MultiBackend};
+use lectern_common::ids::{CourseId, MaterialId, UserId};
+use lectern_common::pagination::Pagination;
+use lectern_common::schema::{course_teachers, courses, enrollments, materials, users};
+use std::collections::{HashMap, HashSet};
+use time::PrimitiveDateTime;
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = courses)]
+pub struct CourseRow {
+    pub id: CourseId,
+    pub title: String,
+    pub summary: String,
+    pub published: bool,
+    pub enrollment_code: String,
+    pub created_by: UserId,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = materials)]
+pub struct MaterialRow {
+    pub id: MaterialId,
+    pub course_id: CourseId,
+    pub title: String,
+    pub body_markdown: String,
+    pub body_html: String,
+    pub position: i32,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+}
+
+/// A person as other people see them.
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+pub struct PersonRef {
+    pub id: UserId,
+    pub display_name: String,
+}
+
+/// What the catalog may show this caller: published courses, and a teacher's own drafts.
+#[derive(Clone, Copy, Debug)]
+pub enum CatalogScope {
+    Published,
+    PublishedOrTaughtBy(UserId),
+}
+
+/// `%`, `_` and `\` in a search are literal characters, not patterns.
+fn like_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+fn catalog_query<'a>(scope: CatalogScope, q: Option<&str>) -> courses::BoxedQuery<'a, MultiBackend> {
+    let mut query = courses::table.into_boxed::<MultiBackend>();
+    query = match scope {
+        CatalogScope::Published => query.filter(courses::published.eq(true)),
+        CatalogScope::PublishedOrTaughtBy(teacher) => query.filter(courses::published.eq(true).or(courses::id.eq_any(
+            course_teachers::table.filter(course_teachers::teacher_id.eq(teacher)).select(course_teachers::course_id),
+        ))),
+    };
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        query = query.filter(lower(courses::title).like(like_pattern(q)).escape('\\'));
+    }
+    query
+}
+
+/// One catalog page in a stable order (title, then id), and how many match in all.
+pub fn catalog(
+    conn: &mut DbConnection,
+    scope: CatalogScope,
+    q: Option<&str>,
+    page: Pagination,
+) -> QueryResult<(Vec<CourseRow>, i64)> {
+    let rows = catalog_query(scope, q)
+        .order((courses::title.asc(), courses::id.asc()))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select(CourseRow::as_select())
+        .load(conn)?;
+    let total = catalog_query(scope, q).count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+/// The teachers of each course, in name order.
+pub fn teachers_of(conn: &mut DbConnection, ids: &[CourseId]) -> QueryResult<HashMap<CourseId, Vec<PersonRef>>> {
+    let rows: Vec<(CourseId, UserId, String)> = course_teachers::table
+        .inner_join(users::table)
+        .filter(course_teachers::course_id.eq_any(ids))
+        .order((users::display_name.asc(), users::id.asc()))
+        .select((course_teachers::course_id, users::id, users::display_name))
+        .load(conn)?;
+    let mut map: HashMap<CourseId, Vec<PersonRef>> = HashMap::new();
+    for (course, id, display_name) in rows {
+        map.entry(course).or_default().push(PersonRef { id, display_name });
+    }
+    Ok(map)
+}
+
+/// Which of these courses `student` is enrolled in.
+pub fn enrolled_among(conn: &mut DbConnection, student: UserId, ids: &[CourseId]) -> QueryResult<HashSet<CourseId>> {
+    enrollments::table
+        .filter(enrollments::student_id.eq(student))
+        .filter(enrollments::course_id.eq_any(ids))
+        .select(enrollments::course_id)
+        .load::<CourseId>(conn)
+        .map(|v| v.into_iter().collect())
+}
+
+/// A new course, taught by its creator.
+pub fn insert_course(conn: &mut DbConnection, row: &CourseRow) -> QueryResult<()> {
+    diesel::insert_into(courses::table).values(row).execute(conn)?;
+    add_teacher(conn, row.id, row.created_by)
+}
+
+pub fn add_teacher(conn: &mut DbConnection, course: CourseId, teacher: UserId) -> QueryResult<()> {
+    diesel::insert_into(course_teachers::table)
+        .values((course_teachers::course_id.eq(course), course_teachers::teacher_id.eq(teacher)))
+        .execute(conn)
+        .map(drop)
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = courses)]
+pub struct CourseChanges {
+    pub title: Option<String>,
+    pub summary: Option<String>,
+    pub published: Option<bool>,
+    pub updated_at: Option<PrimitiveDateTime>,
+}
+
+pub fn update_course(conn: &mut DbConnection, id: CourseId, changes: &CourseChanges) -> QueryResult<()> {
+    diesel::update(courses::table.find(id)).set(changes).execute(conn).map(drop)
+}
+
+pub fn find_course(conn: &mut DbConnection, id: CourseId) -> QueryResult<Option<CourseRow>> {
+    courses::table.find(id).select(CourseRow::as_select()).first(conn).optional()
+}
+
+/// Enrolls a student; false when they already were. The insert runs in a savepoint, so losing a
+/// race to a concurrent enrollment does not abort the caller's transaction (PostgreSQL would).
+pub fn enroll(conn: &mut DbConnection, course: CourseId, student: UserId, now: PrimitiveDateTime) -> QueryResult<bool> {
+    if enrolled_at(conn, course, student)?.is_some() {
+        return Ok(false);
+    }
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(enrollments::table)
+            .values((
+                enrollments::course_id.eq(course),
+                enrollments::student_id.eq(student),
+                enrollments::enrolled_at.eq(now),
+            ))
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Ends an enrollment (work and grades stay); false when there was none.
+pub fn unenroll(conn: &mut DbConnection, course: CourseId, student: UserId) -> QueryResult<bool> {
+    diesel::delete(
+        enrollments::table.filter(enrollments::course_id.eq(course)).filter(enrollments::student_id.eq(student)),
+    )
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// A page of a course's students, in name order, with when they enrolled.
+pub fn students_of(
+    conn: &mut DbConnection,
+    course: CourseId,
+    page: Pagination,
+) -> QueryResult<(Vec<(PersonRef, PrimitiveDateTime)>, i64)> {
+    let rows: Vec<(UserId, String, PrimitiveDateTime)> = enrollments::table
+        .inner_join(users::table)
+        .filter(enrollments::course_id.eq(course))
+        .order((users::display_name.asc(), users::id.asc()))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select((users::id, users::display_name, enrollments::enrolled_at))
+        .load(conn)?;
+    let total = enrollments::table.filter(enrollments::course_id.eq(course)).count().get_result(conn)?;
+    Ok((rows.into_iter().map(|(id, display_name, at)| (PersonRef { id, display_name }, at)).collect(), total))
+}
+
+/// Every student of a course, in name order (gradebook rows).
+pub fn all_students_of(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<PersonRef>> {
+    enrollments::table
+        .inner_join(users::table)
+        .filter(enrollments::course_id.eq(course))
+        .order((users::display_name.asc(), users::id.asc()))
+        .select((users::id, users::display_name))
+        .load::<(UserId, String)>(conn)
+        .map(|rows| rows.into_iter().map(|(id, display_name)| PersonRef { id, display_name }).collect())
+}
+
+/// The student with this (lower-cased) email, if there is one.
+pub fn find_student_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserId>> {
+    users::table
+        .filter(users::email.eq(email))
+        .filter(users::role.eq("student"))
+        .select(users::id)
+        .first(conn)
+        .optional()
+}
+
+/// A page of a course's materials, in position order.
+pub fn materials_of(
+    conn: &mut DbConnection,
+    course: CourseId,
+    page: Pagination,
+) -> QueryResult<(Vec<(MaterialId, String, i32)>, i64)> {
+    let rows = materials::table
+        .filter(materials::course_id.eq(course))
+        .order((materials::position.asc(), materials::id.asc()))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select((materials::id, materials::title, materials::position))
+        .load(conn)?;
+    let total = materials::table.filter(materials::course_id.eq(course)).count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+pub fn find_material(conn: &mut DbConnection, id: MaterialId) -> QueryResult<Option<MaterialRow>> {
+    materials::table.find(id).select(MaterialRow::as_select()).first(conn).optional()
+}
+
+pub fn insert_material(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {
+    diesel::insert_into(materials::table).values(row).execute(conn).map(drop)
+}
+
+/// The position after the last material of a course.
+pub fn next_position(conn: &mut DbConnection, course: CourseId) -> QueryResult<i32> {
+    let max: Option<i32> = materials::table
+        .filter(materials::course_id.eq(course))
+        .select(diesel::dsl::max(materials::position))
+        .first(conn)?;
+    Ok(max.map_or(1, |m| m.saturating_add(1)))
+}
+
+pub fn update_material(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {
+    diesel::update(materials::table.find(row.id))
+        .set((
+            materials::title.eq(&row.title),
+            materials::body_markdown.eq(&row.body_markdown),
+            materials::body_html.eq(&row.body_html),
+            materials::position.eq(row.position),
+            materials::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn delete_material(conn: &mut DbConnection, id: MaterialId) -> QueryResult<()> {
+    diesel::delete(materials::table.find(id)).execute(conn).map(drop)
+}
+
+/// A user as other people see them.
+pub fn person(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<PersonRef>> {
+    users::table
+        .find(id)
+        .select((users::id, users::display_name))
+        .first::<(UserId, String)>(conn)
+        .optional()
+        .map(|found| found.map(|(id, display_name)| PersonRef { id, display_name }))
+}
+
+/// When a student enrolled, if they are enrolled.
+pub fn enrolled_at(
+    conn: &mut DbConnection,
+    course: CourseId,
+    student: UserId,
+) -> QueryResult<Option<PrimitiveDateTime>> {
+    enrollments::table.find((course, student)).select(enrollments::enrolled_at).first(conn).optional()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_terms_are_literal() {
+        assert_eq!(like_pattern("Rust"), "%rust%");
+        assert_eq!(like_pattern("100%_\\"), "%100\\%\\_\\\\%");
+    }
+}

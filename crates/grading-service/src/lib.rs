@@ -1,0 +1,1 @@
+//! grading-service: assignments, submissions, grades and the gradebook.

@@ -1,0 +1,4 @@
+DROP TABLE materials;
+DROP TABLE enrollments;
+DROP TABLE course_teachers;
+DROP TABLE courses;

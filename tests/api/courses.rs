@@ -1,0 +1,351 @@
+//! course-service through its API and pages: the catalog, enrollments, materials, input rules.
+
+use crate::helpers::{Backend, Browser, Cast, STUDENT_PASSWORD, TEACHER_PASSWORD, TestApp, location, spawn_app};
+use crate::on_both_backends;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    a_teacher_builds_a_course_and_a_student_reads_it,
+    the_catalog_searches_and_pages_in_a_stable_order,
+    course_input_rules_name_the_field,
+    material_input_rules_and_large_bodies,
+    markdown_is_sanitised,
+    teachers_manage_enrollments,
+    leaving_keeps_nothing_behind_but_is_allowed,
+    materials_keep_their_order,
+    malformed_ids_are_not_found,
+    the_course_journey_in_pages,
+);
+
+async fn a_teacher_builds_a_course_and_a_student_reads_it(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let app = &cast.app;
+    assert_eq!(cast.course["teachers"][0]["display_name"], "Ada");
+    assert_eq!(cast.course["enrollment_code"].as_str().unwrap().len(), 12);
+    let material = app.add_material(&cast.teacher, &cast.course, "Ownership", "Every value has **one** owner.").await;
+    let page: Value =
+        app.get("/api/courses?q=rust", Some(&cast.other_student.access_token)).await.json().await.unwrap();
+    let found = &page["items"][0];
+    assert_eq!(found["title"], "Rust for Beginners");
+    assert_eq!(found["enrolled"], false);
+    assert!(found.get("enrollment_code").is_none(), "the catalog never shows the code");
+    let mine: Value = app.get("/api/courses", Some(&cast.enrolled.access_token)).await.json().await.unwrap();
+    assert_eq!(mine["items"][0]["enrolled"], true);
+    // The course as a student sees it: no code.
+    let seen: Value = app
+        .get(&format!("/api/courses/{}", cast.course_id()), Some(&cast.enrolled.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(seen.get("enrollment_code").is_none());
+    assert_eq!(seen["enrolled"], true);
+    let read: Value = app
+        .get(&format!("/api/materials/{}", material["id"].as_str().unwrap()), Some(&cast.enrolled.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["course_id"], cast.course_id());
+    assert_eq!(read["body_html"], "<p>Every value has <strong>one</strong> owner.</p>\n");
+    assert_eq!(read["position"], 1);
+    // The student who has not enrolled can see the course but not its materials.
+    let denied =
+        app.get(&format!("/api/courses/{}/materials", cast.course_id()), Some(&cast.other_student.access_token)).await;
+    assert_eq!(denied.status(), 403);
+    // A wrong code is refused and enrolls nobody.
+    let wrong = app
+        .post_json(
+            &format!("/api/courses/{}/enrollments", cast.course_id()),
+            Some(&cast.other_student.access_token),
+            &json!({"enrollment_code": "0000-0000-0000"}),
+        )
+        .await;
+    assert_eq!(wrong.status(), 403);
+    assert_eq!(
+        app.get(&format!("/api/courses/{}/materials", cast.course_id()), Some(&cast.other_student.access_token))
+            .await
+            .status(),
+        403
+    );
+    // The code typed in lower case with spaces works.
+    let typed = cast.course["enrollment_code"].as_str().unwrap().to_lowercase();
+    let ok = app
+        .post_json(
+            &format!("/api/courses/{}/enrollments", cast.course_id()),
+            Some(&cast.other_student.access_token),
+            &json!({"enrollment_code": format!(" {typed} ")}),
+        )
+        .await;
+    assert_eq!(ok.status(), 201);
+}
+
+async fn the_catalog_searches_and_pages_in_a_stable_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.teacher("Ada").await;
+    let grace = app.student("Grace").await;
+    for i in (0..25).rev() {
+        app.create_course(&ada, &format!("Course {i:02}"), true).await;
+    }
+    app.create_course(&ada, "Discount 100% off_", true).await;
+    app.create_course(&ada, "Hidden draft", false).await;
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let body: Value = app
+            .get(&format!("/api/courses?page={page}&per_page=10"), Some(&grace.access_token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["total"], 26);
+        assert_eq!(body["page"], page);
+        assert_eq!(body["per_page"], 10);
+        seen.extend(body["items"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap().to_owned()));
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "title order");
+    assert_eq!(seen.len(), 26, "no duplicates, nothing missing");
+    let teacher_view: Value = app.get("/api/courses?per_page=100", Some(&ada.access_token)).await.json().await.unwrap();
+    assert_eq!(teacher_view["total"], 27, "a teacher also sees their drafts");
+    let found: Value = app.get("/api/courses?q=COURSE%201", Some(&grace.access_token)).await.json().await.unwrap();
+    assert_eq!(found["total"], 10, "case-insensitive substring");
+    let literal: Value = app.get("/api/courses?q=100%25%20off_", Some(&grace.access_token)).await.json().await.unwrap();
+    assert_eq!(literal["total"], 1, "% and _ are literal");
+    let wildcard: Value = app.get("/api/courses?q=%25", Some(&grace.access_token)).await.json().await.unwrap();
+    assert_eq!(wildcard["total"], 1);
+    for bad in ["per_page=101", "page=0", "page=x"] {
+        let resp = app.get(&format!("/api/courses?{bad}"), Some(&grace.access_token)).await;
+        assert_eq!(resp.status(), 422, "{bad}");
+        TestApp::problem(resp).await;
+    }
+}
+
+async fn course_input_rules_name_the_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app.teacher("Ada").await;
+    for (body, field) in [
+        (json!({"title": "", "summary": ""}), "title"),
+        (json!({"title": "   "}), "title"),
+        (json!({"title": "x".repeat(201)}), "title"),
+        (json!({"title": "ok", "summary": "x".repeat(2001)}), "summary"),
+    ] {
+        let resp = app.post_json("/api/courses", Some(&ada.access_token), &body).await;
+        assert_eq!(resp.status(), 422, "{field}");
+        assert_eq!(TestApp::problem(resp).await["errors"][0]["field"], field);
+    }
+    let resp = app.post_json("/api/courses", Some(&ada.access_token), &json!({"title": 5})).await;
+    assert_eq!(resp.status(), 422);
+    let page: Value = app.get("/api/courses", Some(&ada.access_token)).await.json().await.unwrap();
+    assert_eq!(page["total"], 0, "nothing half-written");
+    let course = app.create_course(&ada, &"é".repeat(200), false).await;
+    let resp = app
+        .patch_json(
+            &format!("/api/courses/{}", course["id"].as_str().unwrap()),
+            Some(&ada.access_token),
+            &json!({"title": ""}),
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let again: Value = app
+        .get(&format!("/api/courses/{}", course["id"].as_str().unwrap()), Some(&ada.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["title"], "é".repeat(200));
+}
+
+async fn material_input_rules_and_large_bodies(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let app = &cast.app;
+    let path = format!("/api/courses/{}/materials", cast.course_id());
+    let token = Some(cast.teacher.access_token.as_str());
+    // 50,000 two-byte characters: 100 KB, above the usual 64 KiB limit but within 512 KiB.
+    let resp = app.post_json(&path, token, &json!({"title": "Long", "body_markdown": "é".repeat(50_000)})).await;
+    assert_eq!(resp.status(), 201);
+    for (body, field) in [
+        (json!({"title": "Too long", "body_markdown": "a".repeat(50_001)}), "body_markdown"),
+        (json!({"title": "", "body_markdown": "x"}), "title"),
+        (json!({"title": "x", "body_markdown": "x", "position": -1}), "position"),
+    ] {
+        let resp = app.post_json(&path, token, &body).await;
+        assert_eq!(resp.status(), 422, "{field}");
+        assert_eq!(TestApp::problem(resp).await["errors"][0]["field"], field);
+    }
+    let huge = app.post_json(&path, token, &json!({"title": "Huge", "body_markdown": "a".repeat(600 * 1024)})).await;
+    assert_eq!(huge.status(), 413);
+    let list: Value = app.get(&path, token).await.json().await.unwrap();
+    assert_eq!(list["total"], 1, "only the valid material exists");
+    // The usual 64 KiB limit still holds elsewhere.
+    let big_course =
+        app.post_json("/api/courses", token, &json!({"title": "x", "summary": "a".repeat(70 * 1024)})).await;
+    assert_eq!(big_course.status(), 413);
+}
+
+async fn markdown_is_sanitised(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let body = "Hi <script>alert(1)</script> <img src=x onerror=alert(1)> [x](javascript:alert(1)) <a href=\"https://example.org\" onclick=\"alert(1)\">ok</a>";
+    let material = cast.app.add_material(&cast.teacher, &cast.course, "Evil", body).await;
+    let html = material["body_html"].as_str().unwrap().to_lowercase();
+    for bad in ["<script", "onerror", "javascript:", "onclick"] {
+        assert!(!html.contains(bad), "{bad} in {html}");
+    }
+    assert!(html.contains("href=\"https://example.org\""));
+    assert_eq!(material["body_markdown"], body, "the source is kept as written");
+}
+
+async fn teachers_manage_enrollments(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let app = &cast.app;
+    let path = format!("/api/courses/{}/enrollments", cast.course_id());
+    let token = Some(cast.teacher.access_token.as_str());
+    let add = async |email: &str| app.post_json(&path, token, &json!({"student_email": email})).await;
+    assert_eq!(add("edsger@example.org").await.status(), 201);
+    assert_eq!(add("EDSGER@example.org").await.status(), 200, "again: already enrolled");
+    let unknown = add("nobody@example.org").await;
+    assert_eq!(unknown.status(), 422);
+    assert_eq!(TestApp::problem(unknown).await["errors"][0]["field"], "student_email");
+    assert_eq!(add("alan@example.org").await.status(), 422, "a teacher is not a student");
+    let other = app
+        .post_json(&path, Some(&cast.other_teacher.access_token), &json!({"student_email": "edsger@example.org"}))
+        .await;
+    assert_eq!(other.status(), 403);
+    let list: Value = app.get(&path, token).await.json().await.unwrap();
+    assert_eq!(list["total"], 2);
+    assert_eq!(list["items"][0]["student"]["display_name"], "Edsger");
+    assert!(list["items"][0]["enrolled_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        app.get(&path, Some(&cast.enrolled.access_token)).await.status(),
+        403,
+        "students do not list classmates"
+    );
+    // A student cannot remove a classmate; the teacher can.
+    let grace_id = &cast.enrolled.id;
+    let edsger_id = &cast.other_student.id;
+    assert_eq!(app.delete(&format!("{path}/{grace_id}"), Some(&cast.other_student.access_token)).await.status(), 403);
+    assert_eq!(app.delete(&format!("{path}/{edsger_id}"), token).await.status(), 204);
+    assert_eq!(app.delete(&format!("{path}/{edsger_id}"), token).await.status(), 404, "no longer enrolled");
+}
+
+async fn leaving_keeps_nothing_behind_but_is_allowed(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let app = &cast.app;
+    let path = format!("/api/courses/{}/enrollments/{}", cast.course_id(), cast.enrolled.id);
+    assert_eq!(app.delete(&path, Some(&cast.enrolled.access_token)).await.status(), 204);
+    assert_eq!(
+        app.get(&format!("/api/courses/{}/materials", cast.course_id()), Some(&cast.enrolled.access_token))
+            .await
+            .status(),
+        403
+    );
+    // Enrolling again with the code works.
+    app.enroll(&cast.enrolled, &cast.course).await;
+}
+
+async fn materials_keep_their_order(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let app = &cast.app;
+    let token = Some(cast.teacher.access_token.as_str());
+    let path = format!("/api/courses/{}/materials", cast.course_id());
+    for (title, position) in [("third", 30), ("first", 10), ("second", 20)] {
+        assert_eq!(
+            app.post_json(&path, token, &json!({"title": title, "body_markdown": "", "position": position}))
+                .await
+                .status(),
+            201
+        );
+    }
+    let appended = app.add_material(&cast.teacher, &cast.course, "fourth", "").await;
+    assert_eq!(appended["position"], 31);
+    let list: Value = app.get(&path, Some(&cast.enrolled.access_token)).await.json().await.unwrap();
+    let titles: Vec<&str> = list["items"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["first", "second", "third", "fourth"]);
+    let id = appended["id"].as_str().unwrap();
+    let moved: Value = app
+        .patch_json(&format!("/api/materials/{id}"), token, &json!({"position": 0, "body_markdown": "# Now first"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["body_html"], "<h1>Now first</h1>\n");
+    let list: Value = app.get(&path, token).await.json().await.unwrap();
+    assert_eq!(list["items"][0]["title"], "fourth");
+}
+
+async fn malformed_ids_are_not_found(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let token = Some(cast.teacher.access_token.as_str());
+    for path in [
+        "/api/courses/not-a-uuid",
+        "/api/courses/1/materials",
+        "/api/materials/%27%20OR%201=1",
+        "/api/courses/00000000-0000-0000-0000-000000000000",
+    ] {
+        let resp = cast.app.get(path, token).await;
+        assert_eq!(resp.status(), 404, "{path}");
+        TestApp::problem(resp).await;
+    }
+    let resp = cast.app.get("/courses/not-a-uuid", token).await;
+    assert_eq!(resp.status(), 404);
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+}
+
+async fn the_course_journey_in_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.teacher("Ada").await;
+    app.student("Grace").await;
+    app.student("Edsger").await;
+
+    let mut ada = Browser::new(&app);
+    ada.sign_in("ada@example.org", TEACHER_PASSWORD).await;
+    let (_, token) = ada.page("/courses/new").await;
+    let resp = ada
+        .post_form(
+            "/courses",
+            &[("csrf_token", &token), ("title", "Rust for Beginners"), ("summary", "From zero"), ("published", "true")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let course_path = location(&resp).split('?').next().unwrap().to_owned();
+    let (html, token) = ada.page(&course_path).await;
+    assert!(html.contains("Enrollment code"));
+    let code = html.split("<code class=\"code\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let resp = ada
+        .post_form(
+            &format!("{course_path}/materials"),
+            &[("csrf_token", &token), ("title", "Ownership"), ("body_markdown", "**One** owner."), ("position", "")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let material_path = location(&resp).split('?').next().unwrap().to_owned();
+    // Without its CSRF token the form changes nothing.
+    let resp = ada.post_form(&format!("{course_path}/materials"), &[("title", "Sneaky"), ("body_markdown", "x")]).await;
+    assert_eq!(resp.status(), 403);
+
+    let mut grace = Browser::new(&app);
+    grace.sign_in("grace@example.org", STUDENT_PASSWORD).await;
+    let (catalog, _) = grace.page("/courses?q=rust").await;
+    assert!(catalog.contains("Rust for Beginners"));
+    let (html, token) = grace.page(&course_path).await;
+    assert!(html.contains("Enroll"), "the enroll form");
+    assert!(!html.contains(&code), "students never see the code");
+    let resp =
+        grace.post_form(&format!("{course_path}/enroll"), &[("csrf_token", &token), ("enrollment_code", &code)]).await;
+    assert_eq!(resp.status(), 303);
+    let (html, _) = grace.page(&location(&resp)).await;
+    assert!(html.contains("You are enrolled"));
+    assert!(html.contains("Ownership"));
+    let (material, _) = grace.page(&material_path).await;
+    assert!(material.contains("<strong>One</strong> owner."));
+
+    let mut edsger = Browser::new(&app);
+    edsger.sign_in("edsger@example.org", STUDENT_PASSWORD).await;
+    assert_eq!(edsger.get(&material_path).await.status(), 403, "not enrolled: no materials");
+    let (html, token) = edsger.page(&course_path).await;
+    assert!(!html.contains("Ownership"));
+    let resp = edsger
+        .post_form(&format!("{course_path}/enroll"), &[("csrf_token", &token), ("enrollment_code", "WRONGWRONG12")])
+        .await;
+    assert_eq!(resp.status(), 403);
+}
