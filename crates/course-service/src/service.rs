@@ -355,7 +355,7 @@ impl CourseState {
                 access.require_member()?;
                 let (rows, total) = store::materials_of(conn, id, page)?;
                 let items =
-                    rows.into_iter().map(|(id, title, position)| MaterialItem { id, title, position }).collect();
+                    rows.into_iter().map(|m| MaterialItem { id: m.id, title: m.title, position: m.position }).collect();
                 Ok(Paginated::new(items, page, total))
             })
             .await

@@ -37,6 +37,14 @@ pub struct MaterialRow {
     pub updated_at: PrimitiveDateTime,
 }
 
+/// A material as a course's table of contents lists it.
+#[derive(Queryable, Clone, Debug)]
+pub struct MaterialListRow {
+    pub id: MaterialId,
+    pub title: String,
+    pub position: i32,
+}
+
 /// A person as other people see them.
 #[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
 pub struct PersonRef {
@@ -226,7 +234,7 @@ pub fn materials_of(
     conn: &mut DbConnection,
     course: CourseId,
     page: Pagination,
-) -> QueryResult<(Vec<(MaterialId, String, i32)>, i64)> {
+) -> QueryResult<(Vec<MaterialListRow>, i64)> {
     let rows = materials::table
         .filter(materials::course_id.eq(course))
         .order((materials::position.asc(), materials::id.asc()))
