@@ -6,13 +6,18 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use auth_core::{AuthSettings, AuthState, KeyRingSource};
 use course_service::CourseState;
+use grading_service::GradingState;
 use lectern_common::csrf::CsrfKey;
 use lectern_common::db::Db;
+use lectern_common::health::Readiness;
+use lectern_common::jwks::JwksSource;
+use lectern_common::metrics::Metrics;
+use lectern_common::net::TrustedProxies;
 use lectern_common::revocation::{RevocationSync, load_or_create_secret};
 use lectern_common::{Config, Identity, middleware, web_config};
 use std::net::TcpListener;
 use std::sync::Arc;
-use token_claims::{Audience, Clock, RevokedSessions, Verifier, VerifierConfig};
+use token_claims::{Audience, Clock, KeySet, KeySource, RevokedSessions, Verifier, VerifierConfig};
 use tracing_actix_web::TracingLogger;
 
 /// Which services one process mounts (API.md, deployment shapes).
@@ -31,6 +36,20 @@ impl ServiceSet {
 
     fn has_courses(self) -> bool {
         matches!(self, Self::All | Self::Courses)
+    }
+
+    fn has_grading(self) -> bool {
+        matches!(self, Self::All | Self::Grading)
+    }
+
+    /// The `service` label of this process's metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Auth => "auth",
+            Self::Courses => "courses",
+            Self::Grading => "grading",
+        }
     }
 }
 
@@ -53,17 +72,14 @@ fn verifier(
     audience: Audience,
     clock: &Arc<dyn Clock>,
     revoked: &RevokedSessions,
-    auth: Option<&Arc<AuthState>>,
+    keys: KeySet,
+    source: Arc<dyn KeySource>,
 ) -> anyhow::Result<Arc<Verifier>> {
     let mut vc = VerifierConfig::new(config.issuer.clone(), audience);
     vc.leeway_secs = config.leeway.as_secs();
-    let keys = auth.map(|a| a.keys.key_set()).unwrap_or_default();
-    let mut v =
+    let v =
         Verifier::new(vc, keys, Arc::clone(clock), Arc::new(revoked.clone())).context("building the token verifier")?;
-    if let Some(auth) = auth {
-        v = v.with_key_source(Arc::new(KeyRingSource { state: Arc::clone(auth) }));
-    }
-    Ok(Arc::new(v))
+    Ok(Arc::new(v.with_key_source(source)))
 }
 
 /// Connects, migrates and loads what every shape needs.
@@ -125,33 +141,59 @@ impl Application {
         let port = listener.local_addr()?.port();
         let Parts { db, auth, revoked, csrf } = parts;
         let mut tasks = Vec::new();
+        let metrics = Metrics::new().context("metrics registry")?;
+        let prometheus = metrics.middleware(which.name()).context("metrics middleware")?;
 
         let window = config.access_ttl + config.leeway;
         tasks.push(RevocationSync { db: db.clone(), set: revoked.clone(), clock: Arc::clone(&clock), window }.spawn());
 
+        // Where verification keys come from: the key ring itself when auth-core runs in this
+        // process; otherwise only auth-core's JWKS (the split shape).
+        let (initial_keys, source, jwks): (KeySet, Arc<dyn KeySource>, Option<Arc<JwksSource>>) = match &auth {
+            Some(state) => (state.keys.key_set(), Arc::new(KeyRingSource { state: Arc::clone(state) }), None),
+            None => {
+                let url = config
+                    .auth_url
+                    .as_deref()
+                    .context("LECTERN_AUTH_URL must be set to serve courses or grading without auth")?;
+                let jwks =
+                    Arc::new(JwksSource::new(url, Some(metrics.clone())).context("LECTERN_AUTH_URL: JWKS client")?);
+                (KeySet::default(), Arc::clone(&jwks) as Arc<dyn KeySource>, Some(jwks))
+            }
+        };
         let identity_for = |audience| -> anyhow::Result<web::Data<Identity>> {
-            let v = verifier(&config, audience, &clock, &revoked, auth.as_ref())?;
+            let v = verifier(&config, audience, &clock, &revoked, initial_keys.clone(), Arc::clone(&source))?;
             Ok(web::Data::new(Identity::new(v, csrf.clone(), &config.public_url)))
         };
         // Tokens are addressed to the course and grading services. auth-core's own account
         // endpoints accept any token of the platform, so they share the courses verifier.
         let courses_identity = identity_for(Audience::Courses)?;
         let auth_identity = courses_identity.clone();
-        let verifiers = vec![Arc::clone(&courses_identity.verifier)];
+        let grading_identity = identity_for(Audience::Grading)?;
+        let verifiers = vec![Arc::clone(&courses_identity.verifier), Arc::clone(&grading_identity.verifier)];
         let auth_data = auth.as_ref().map(|a| web::Data::from(Arc::clone(a)));
         let courses_data =
             which.has_courses().then(|| web::Data::new(CourseState { db: db.clone(), clock: Arc::clone(&clock) }));
-        if let Some(state) = &auth {
-            tasks.push(auth_core::spawn_key_reload(Arc::clone(state), verifiers));
+        let grading_data =
+            which.has_grading().then(|| web::Data::new(GradingState::new(db.clone(), Arc::clone(&clock))));
+        match (&auth, &jwks) {
+            (Some(state), _) => tasks.push(auth_core::spawn_key_reload(Arc::clone(state), verifiers)),
+            (None, Some(jwks)) => tasks.push(Arc::clone(jwks).spawn_refresh(verifiers)),
+            (None, None) => {}
         }
 
-        let db_data = web::Data::new(db);
+        let readiness = web::Data::new(Readiness { db, jwks });
+        let metrics = web::Data::new(metrics);
+        let trusted = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
         let server = HttpServer::new(move || {
             let mut app = App::new()
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(from_fn(middleware::request_id))
+                .wrap(prometheus.clone())
                 .wrap(TracingLogger::default())
-                .configure(|cfg| lectern_common::health::configure(cfg, db_data.clone()))
+                .app_data(metrics.clone())
+                .app_data(trusted.clone())
+                .configure(|cfg| lectern_common::health::configure(cfg, readiness.clone()))
                 .configure(lectern_common::assets::configure)
                 .configure(web_config::standard);
             if let Some(state) = &auth_data {
@@ -159,17 +201,20 @@ impl Application {
             }
             if let Some(state) = &courses_data {
                 app = app.configure(|cfg| course_service::configure(cfg, state.clone(), courses_identity.clone()));
-            }
-            if which == ServiceSet::All {
                 app = app.route(
                     "/",
                     web::get()
                         .to(|| async { HttpResponse::SeeOther().insert_header(("location", "/courses")).finish() }),
                 );
             }
+            if let Some(state) = &grading_data {
+                app = app.configure(|cfg| grading_service::configure(cfg, state.clone(), grading_identity.clone()));
+            }
             app.default_service(web::to(web_config::not_found))
         })
         .workers(config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())))
+        // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to 30 s).
+        .shutdown_timeout(30)
         .listen(listener)?
         .run();
         Ok(Self { port, server, tasks })

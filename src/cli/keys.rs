@@ -26,7 +26,7 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
     let db = tokio::task::spawn_blocking(move || Db::connect(&url)).await??;
     db.migrate()?;
     let mut conn = db.get()?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = super::clock().now();
     let lifetime = AuthSettings::from_config(config).token_lifetime();
     let fail = |e: auth_core::AuthError| anyhow::anyhow!("{e}");
     match command {

@@ -52,6 +52,8 @@ pub enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// Exit 0 when URL answers 2xx within 3 s (container healthchecks: no curl in the image).
+    Probe { url: String },
 }
 
 pub fn clock() -> Arc<dyn Clock> {
@@ -75,7 +77,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Keys { command }) => keys::run(&config, command).await,
         Some(Command::Seed { .. }) => seed::run(&config, true).await.map(drop),
         Some(Command::Token { command }) => token::run(&config, command).await,
+        Some(Command::Probe { url }) => probe(&url).await,
     }
+}
+
+async fn probe(url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
+    let status = client.get(url).send().await.with_context(|| format!("GET {url}"))?.status();
+    anyhow::ensure!(status.is_success(), "GET {url}: {status}");
+    Ok(())
 }
 
 async fn serve(config: Config, services: ServiceSet, demo: bool) -> anyhow::Result<()> {

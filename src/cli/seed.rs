@@ -24,6 +24,7 @@ pub async fn run(config: &Config, force: bool) -> anyhow::Result<bool> {
                 }
                 let now = lectern_common::db::to_db_time(time::OffsetDateTime::now_utc());
                 course_service::seed::demo(conn, now)?;
+                grading_service::seed::demo(conn, now)?;
                 Ok(true)
             })
         })

@@ -108,6 +108,21 @@ async fn the_catalog_searches_and_pages_in_a_stable_order(backend: Backend) {
     assert_eq!(seen.len(), 26, "no duplicates, nothing missing");
     let teacher_view: Value = app.get("/api/courses?per_page=100", Some(&ada.access_token)).await.json().await.unwrap();
     assert_eq!(teacher_view["total"], 27, "a teacher also sees their drafts");
+    // Unpublishing and publishing move the totals, for students and teachers alike.
+    let first = teacher_view["items"][0]["id"].as_str().unwrap().to_owned();
+    app.patch_json(&format!("/api/courses/{first}"), Some(&ada.access_token), &json!({"published": false})).await;
+    let students: Value = app.get("/api/courses", Some(&grace.access_token)).await.json().await.unwrap();
+    assert_eq!(students["total"], 25);
+    let teacher_view: Value = app.get("/api/courses", Some(&ada.access_token)).await.json().await.unwrap();
+    assert_eq!(teacher_view["total"], 27, "the unpublished course is now one of the teacher's drafts");
+    app.patch_json(
+        &format!("/api/courses/{first}"),
+        Some(&ada.access_token),
+        &json!({"published": true, "title": "Renamed"}),
+    )
+    .await;
+    let students: Value = app.get("/api/courses", Some(&grace.access_token)).await.json().await.unwrap();
+    assert_eq!(students["total"], 26);
     let found: Value = app.get("/api/courses?q=COURSE%201", Some(&grace.access_token)).await.json().await.unwrap();
     assert_eq!(found["total"], 10, "case-insensitive substring");
     let literal: Value = app.get("/api/courses?q=100%25%20off_", Some(&grace.access_token)).await.json().await.unwrap();

@@ -7,7 +7,13 @@ mod helpers;
 
 mod access_matrix;
 mod auth;
+mod browser;
 mod courses;
+mod deploy;
+mod grading;
 mod keys;
+mod ops;
 mod pages;
+mod security;
+mod split;
 mod tokens;

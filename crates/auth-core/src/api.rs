@@ -41,10 +41,10 @@ struct SessionList {
     items: Vec<SessionItem>,
 }
 
-/// The client's address for throttling: the peer that connected to us.
+/// The client's address for throttling (through trusted proxies only) and its user agent.
 pub fn client_info(req: &HttpRequest) -> ClientInfo {
     ClientInfo {
-        address: req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
+        address: lectern_common::net::client_address_of(req),
         user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
     }
 }
@@ -60,12 +60,25 @@ pub async fn signup(state: web::Data<AuthState>, body: web::Json<SignUpBody>) ->
     Ok(HttpResponse::Created().json(account))
 }
 
+/// Counts a sign-in attempt by outcome in `lectern_sign_ins_total`.
+pub fn record_sign_in<T>(req: &HttpRequest, outcome: &Result<T, AuthError>) {
+    if let Some(metrics) = req.app_data::<web::Data<lectern_common::metrics::Metrics>>() {
+        metrics.sign_in(match outcome {
+            Ok(_) => "success",
+            Err(AuthError::Throttled(_)) => "throttled",
+            Err(_) => "failure",
+        });
+    }
+}
+
 pub async fn token(
     state: web::Data<AuthState>,
     req: HttpRequest,
     body: web::Json<TokenBody>,
 ) -> Result<HttpResponse, AuthError> {
-    let issued = state.sign_in(&body.email, &body.password, &client_info(&req)).await?;
+    let outcome = state.sign_in(&body.email, &body.password, &client_info(&req)).await;
+    record_sign_in(&req, &outcome);
+    let issued = outcome?;
     Ok(no_store(HttpResponse::Ok()).json(issued))
 }
 

@@ -195,7 +195,9 @@ pub async fn sign_in(
     let id = identity(&req)?;
     let form = form.0;
     let next = safe_next(form.next.as_deref());
-    match state.sign_in(&form.email, &form.password, &client_info(&req)).await {
+    let outcome = state.sign_in(&form.email, &form.password, &client_info(&req)).await;
+    crate::api::record_sign_in(&req, &outcome);
+    match outcome {
         Ok(issued) => Ok(signed_in_redirect(&issued, id.cookies_secure, &next)),
         Err(e @ (AuthError::InvalidCredentials | AuthError::Throttled(_))) => {
             let (ctx, cookie) = pre_session(&req, &id);

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use lectern_common::db::{DbConnection, MultiBackend};
 use lectern_common::ids::{CourseId, MaterialId, UserId};
 use lectern_common::pagination::Pagination;
-use lectern_common::schema::{course_teachers, courses, enrollments, materials, users};
+use lectern_common::schema::{catalog_stats, course_teachers, courses, enrollments, materials, users};
 use std::collections::{HashMap, HashSet};
 use time::PrimitiveDateTime;
 
@@ -100,8 +100,30 @@ pub fn catalog(
         .offset(page.offset())
         .select(CourseRow::as_select())
         .load(conn)?;
-    let total = catalog_query(scope, q).count().get_result(conn)?;
+    let total = catalog_total(conn, scope, q)?;
     Ok((rows, total))
+}
+
+/// How many courses the catalog holds for this caller. Without a search this reads the
+/// trigger-maintained `catalog_stats` row (plus a teacher's own drafts, an indexed lookup)
+/// instead of counting every published course on every page view.
+fn catalog_total(conn: &mut DbConnection, scope: CatalogScope, q: Option<&str>) -> QueryResult<i64> {
+    if q.is_some_and(|q| !q.trim().is_empty()) {
+        return catalog_query(scope, q).count().get_result(conn);
+    }
+    let published: i64 = catalog_stats::table.find(1).select(catalog_stats::published_courses).first(conn)?;
+    match scope {
+        CatalogScope::Published => Ok(published),
+        CatalogScope::PublishedOrTaughtBy(teacher) => {
+            let drafts: i64 = course_teachers::table
+                .inner_join(courses::table)
+                .filter(course_teachers::teacher_id.eq(teacher))
+                .filter(courses::published.eq(false))
+                .count()
+                .get_result(conn)?;
+            Ok(published + drafts)
+        }
+    }
 }
 
 /// The teachers of each course, in name order.

@@ -1,1 +1,74 @@
-//! grading-service: assignments, submissions, grades and the gradebook.
+//! grading-service: assignments, submissions, grades and the gradebook, as pages and a JSON API.
+//!
+//! - `access.rs`: submissions loaded *for* a user (its student or a teacher of its course);
+//!   courses are asked about through course-service's `course_access`;
+//! - `service.rs`: what each request does, in one database hand-off; `api.rs` and `pages.rs`
+//!   are thin shells over it;
+//! - `domain.rs`: parsed input (exact scores in hundredths); `gradebook.rs`: the gradebook's
+//!   JSON, CSV and statistics; `store.rs`: the queries.
+
+pub mod access;
+pub mod api;
+pub mod domain;
+pub mod error;
+pub mod gradebook;
+pub mod pages;
+pub mod seed;
+pub mod service;
+pub mod store;
+
+pub use error::GradingError;
+pub use service::GradingState;
+
+use actix_web::web;
+use lectern_common::Identity;
+use lectern_common::web_config::{self, large_bodies};
+
+/// Mounts `/api/grading` (JSON) and `/grading` (pages). Submission bodies may reach 512 KiB
+/// (API.md); every other body keeps the standard 64 KiB limit.
+pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, identity: web::Data<Identity>) {
+    cfg.service(
+        web::scope("/api/grading")
+            .app_data(state.clone())
+            .app_data(identity.clone())
+            .configure(web_config::standard)
+            .service(
+                web::resource("/courses/{course_id}/assignments")
+                    .route(web::get().to(api::list_assignments))
+                    .route(web::post().to(api::create_assignment)),
+            )
+            .route("/courses/{course_id}/gradebook", web::get().to(api::gradebook))
+            .route("/assignments/{id}", web::get().to(api::assignment))
+            .route("/assignments/{id}/release", web::post().to(api::release))
+            .service(
+                large_bodies(web::resource("/assignments/{id}/submissions"))
+                    .route(web::get().to(api::submissions))
+                    .route(web::post().to(api::submit)),
+            )
+            .route("/submissions/{id}", web::get().to(api::submission))
+            .route("/submissions/{id}/grade", web::put().to(api::put_grade))
+            .route("/submissions/{id}/grades", web::get().to(api::grade_history))
+            .route("/me/grades", web::get().to(api::my_grades))
+            .default_service(web::to(web_config::not_found)),
+    )
+    .service(
+        web::scope("/grading")
+            .app_data(state)
+            .app_data(identity)
+            .configure(web_config::standard)
+            .route("/courses/{course_id}", web::get().to(pages::course_assignments))
+            .route("/courses/{course_id}/assignments", web::post().to(pages::create_assignment))
+            .route("/courses/{course_id}/gradebook", web::get().to(pages::gradebook))
+            .route("/assignments/{id}", web::get().to(pages::assignment))
+            .route("/assignments/{id}/release", web::post().to(pages::release))
+            .service(
+                large_bodies(web::resource("/assignments/{id}/submissions"))
+                    .route(web::get().to(pages::submissions))
+                    .route(web::post().to(pages::submit)),
+            )
+            .route("/submissions/{id}", web::get().to(pages::submission))
+            .route("/submissions/{id}/grade", web::post().to(pages::grade))
+            .route("/me/grades", web::get().to(pages::my_grades))
+            .default_service(web::to(web_config::not_found)),
+    );
+}

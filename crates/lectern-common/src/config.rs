@@ -49,6 +49,9 @@ pub struct Config {
     pub session_idle: Duration,
     /// `LECTERN_SESSION_MAX_SECS`: no session outlives this (default 30 days).
     pub session_absolute: Duration,
+    /// `LECTERN_TRUSTED_PROXIES`: comma-separated addresses of the gateway(s) whose
+    /// `X-Forwarded-For` is believed (for per-address throttling). Empty: the peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// HTTP worker threads; `None` is one per core. (Not an environment variable: tests use it.)
     pub workers: Option<usize>,
 }
@@ -68,6 +71,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             session_idle: Duration::from_secs(14 * 24 * 3600),
             session_absolute: Duration::from_secs(30 * 24 * 3600),
+            trusted_proxies: Vec::new(),
             workers: None,
         }
     }
@@ -137,6 +141,14 @@ impl Config {
                 _ => return Err(err("LECTERN_LOG_FORMAT", "expected text or json")),
             };
         }
+        if let Some(v) = get("LECTERN_TRUSTED_PROXIES") {
+            config.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| a.parse().map_err(|_| err("LECTERN_TRUSTED_PROXIES", "expected comma-separated IP addresses")))
+                .collect::<Result<_, _>>()?;
+        }
         if let Some(secs) = secs(&get, "LECTERN_SESSION_IDLE_SECS")? {
             config.session_idle = Duration::from_secs(secs.max(1));
         }
@@ -198,6 +210,7 @@ mod tests {
             ("LECTERN_REFRESH_GRACE_SECS", "-1"),
             ("LECTERN_AUTH_URL", "jwks"),
             ("LECTERN_LOG_FORMAT", "xml"),
+            ("LECTERN_TRUSTED_PROXIES", "10.0.0.1, nginx"),
         ] {
             let e = with(&[(var, value)]).unwrap_err();
             assert_eq!(e.variable, var, "{var}={value}");

@@ -144,6 +144,9 @@ async fn authenticate(req: &HttpRequest) -> Result<Option<AuthUser>, Rejection> 
     let outcome = authenticate_uncached(req).await;
     if let Err(Rejection::Invalid(reason)) = &outcome {
         tracing::debug!(reason = reason.reason(), rule = reason.rule(), "token rejected");
+        if let Some(metrics) = req.app_data::<web::Data<crate::metrics::Metrics>>() {
+            metrics.token_rejections.with_label_values(&[reason.reason()]).inc();
+        }
     }
     req.extensions_mut().insert(outcome.clone());
     outcome

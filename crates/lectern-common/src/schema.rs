@@ -155,6 +155,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// One row, kept exact by triggers (migration 000004): the number of published courses.
+    catalog_stats (id) {
+        id -> Integer,
+        published_courses -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(courses -> users (created_by));
@@ -174,6 +182,7 @@ diesel::joinable!(grade_history -> users (graded_by));
 diesel::joinable!(idempotency_keys -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    catalog_stats,
     users,
     sessions,
     refresh_tokens,

@@ -52,4 +52,6 @@ pub use error::{ConfigError, KeyRejection, KeySetError, VerifyError};
 pub use jws::{MAX_TOKEN_BYTES, verify_jws_signature};
 pub use keys::{KeySet, KeySource, VerifyingKey, jwk_thumbprint};
 pub use revocation::{RevocationCheck, RevokedSessions};
-pub use verifier::{DEFAULT_LEEWAY_SECS, KEY_REFRESH_INTERVAL, MAX_LEEWAY_SECS, Verifier, VerifierConfig};
+pub use verifier::{
+    DEFAULT_LEEWAY_SECS, KEY_REFRESH_INTERVAL, MAX_LEEWAY_SECS, VERIFIED_CACHE_CAPACITY, Verifier, VerifierConfig,
+};

@@ -6,6 +6,7 @@
 //! and `jsonwebtoken::decode` is never used: it reads the system clock and is laxer than the
 //! profile (see SECURITY.md, "Notes on the jsonwebtoken crate").
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -77,6 +78,55 @@ pub struct Verifier {
     source: Option<Arc<dyn KeySource>>,
     /// When an unknown `kid` last triggered a fetch (by `clock`).
     last_refresh: Mutex<Option<OffsetDateTime>>,
+    /// Tokens that already passed rules 1-6, by their exact bytes.
+    cache: VerifiedCache,
+}
+
+/// How many verified tokens a verifier remembers.
+pub const VERIFIED_CACHE_CAPACITY: usize = 10_000;
+
+/// Tokens already verified, keyed on the exact token bytes, so a repeat request skips the
+/// signature check (most of the cost). An entry never outlives its token: `exp` (plus leeway)
+/// is checked on every hit by the injected clock, and rule 7 (revocation) is re-checked on every
+/// hit, so a revoked session is refused at once. Any change of the key set empties the cache,
+/// so a retired key stops verifying immediately. Bounded: when full, expired entries are swept,
+/// and if that frees nothing, the cache starts over.
+struct VerifiedCache {
+    entries: Mutex<HashMap<Box<str>, VerifiedClaims>>,
+    capacity: usize,
+}
+
+impl VerifiedCache {
+    fn new(capacity: usize) -> Self {
+        Self { entries: Mutex::new(HashMap::new()), capacity }
+    }
+
+    fn get(&self, token: &str) -> Option<VerifiedClaims> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).get(token).cloned()
+    }
+
+    fn insert(&self, token: &str, claims: &VerifiedClaims, now: i64, leeway: i64) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= self.capacity {
+            entries.retain(|_, c| now <= c.expires_at.saturating_add(leeway));
+            if entries.len() >= self.capacity {
+                entries.clear();
+            }
+        }
+        entries.insert(token.into(), claims.clone());
+    }
+
+    fn remove(&self, token: &str) {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(token);
+    }
+
+    fn clear(&self) {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+
+    fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
 }
 
 impl fmt::Debug for Verifier {
@@ -112,6 +162,7 @@ impl Verifier {
             revoked,
             source: None,
             last_refresh: Mutex::new(None),
+            cache: VerifiedCache::new(VERIFIED_CACHE_CAPACITY),
         })
     }
 
@@ -130,11 +181,33 @@ impl Verifier {
     /// [`VerifyError::UnknownKid`]; use [`verify_refreshing`](Self::verify_refreshing) to fetch
     /// keys in that case.
     pub fn verify(&self, token: &str) -> Result<VerifiedClaims, VerifyError> {
+        if let Some(claims) = self.cache.get(token) {
+            return self.recheck(token, claims);
+        }
         let keys = self.keys();
         let payload = verify_compact(token, &self.config.algorithms, Some(TOKEN_TYPE), |kid| {
             kid.and_then(|kid| keys.get(kid)).ok_or(VerifyError::UnknownKid)
         })?;
-        self.check_claims(&payload)
+        let claims = self.check_claims(&payload)?;
+        self.cache.insert(token, &claims, self.clock.now().unix_timestamp(), self.leeway);
+        Ok(claims)
+    }
+
+    /// A cached token: still unexpired, and its session still not revoked.
+    fn recheck(&self, token: &str, claims: VerifiedClaims) -> Result<VerifiedClaims, VerifyError> {
+        if self.clock.now().unix_timestamp() > claims.expires_at.saturating_add(self.leeway) {
+            self.cache.remove(token);
+            return Err(VerifyError::Expired);
+        }
+        if self.revoked.is_revoked(&claims.session_id) {
+            return Err(VerifyError::Revoked);
+        }
+        Ok(claims)
+    }
+
+    /// How many verified tokens are cached (for tests and metrics).
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.len()
     }
 
     /// [`verify`](Self::verify), and when the token names an unknown `kid`: fetch the key set
@@ -169,8 +242,10 @@ impl Verifier {
     }
 
     /// Replaces the key set (periodic refresh, key rotation).
+    /// Also forgets every cached verification: a key that left the set must stop verifying now.
     pub fn set_keys(&self, keys: KeySet) {
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        self.cache.clear();
     }
 
     /// The current key set.

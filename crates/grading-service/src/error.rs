@@ -1,0 +1,112 @@
+//! `GradingError`: every way a grading-service request can fail, each variant with its status.
+
+use course_service::CourseError;
+use lectern_common::DbError;
+use lectern_common::problem::{IntoProblem, Problem, db_problem};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GradingError {
+    /// 404: no such course, assignment or submission, or one this user may not see (existence
+    /// never leaks).
+    #[error("not found")]
+    NotFound,
+    /// 403: the object is visible but the role or relationship forbids the action.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 422: a field (or the `Idempotency-Key` header) broke a rule.
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    /// 422 (or another 4xx): a query parameter out of range, such as `per_page` above 100.
+    #[error("{0}")]
+    Query(Problem),
+    /// 409: every attempt `max_attempts` allows has been made.
+    #[error("no attempts left: this assignment allows {0}")]
+    AttemptsUsedUp(i32),
+    /// 422: an `Idempotency-Key` this user already used for a different request (another body
+    /// or another assignment). The IETF idempotency-key draft answers this with 422.
+    #[error("this Idempotency-Key was already used for a different request")]
+    KeyReused,
+    /// 500: the failure injected by a test between the grade and its history row.
+    #[error("injected failure after the grade write")]
+    Injected,
+    /// 500/503: the database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// 500: anything else that should not happen (a stored reply that no longer parses).
+    #[error("unexpected: {0}")]
+    Unexpected(String),
+}
+
+impl GradingError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { field, message: message.into() }
+    }
+}
+
+impl From<Problem> for GradingError {
+    fn from(p: Problem) -> Self {
+        Self::Query(p)
+    }
+}
+
+impl From<diesel::result::Error> for GradingError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Db(DbError::Query(e))
+    }
+}
+
+/// course-service's answer about a course, in grading's terms (same statuses).
+impl From<CourseError> for GradingError {
+    fn from(e: CourseError) -> Self {
+        match e {
+            CourseError::NotVisible | CourseError::NotFound => Self::NotFound,
+            CourseError::Forbidden(why) => Self::Forbidden(why),
+            CourseError::WrongCode => Self::Forbidden("wrong enrollment code"),
+            CourseError::Invalid { field, message } => Self::Invalid { field, message },
+            CourseError::Db(e) => Self::Db(e),
+        }
+    }
+}
+
+impl IntoProblem for GradingError {
+    fn problem(&self) -> Problem {
+        use actix_web::http::StatusCode;
+        match self {
+            Self::NotFound => Problem::not_found(),
+            Self::Forbidden(why) => Problem::forbidden(*why),
+            Self::Invalid { field, message } => Problem::invalid(*field, message.clone()),
+            Self::Query(problem) => problem.clone(),
+            Self::AttemptsUsedUp(_) => Problem::new(StatusCode::CONFLICT, self.to_string()),
+            Self::KeyReused => Problem::invalid("Idempotency-Key", self.to_string()),
+            Self::Injected | Self::Unexpected(_) => Problem::internal(),
+            Self::Db(e) => db_problem(e),
+        }
+    }
+}
+
+lectern_common::problem_response!(GradingError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_variant_has_its_status() {
+        let cases: [(GradingError, u16); 9] = [
+            (GradingError::NotFound, 404),
+            (GradingError::Forbidden("no"), 403),
+            (GradingError::invalid("score", "too high"), 422),
+            (GradingError::AttemptsUsedUp(2), 409),
+            (GradingError::KeyReused, 422),
+            (GradingError::Injected, 500),
+            (GradingError::Unexpected("x".into()), 500),
+            (GradingError::Db(DbError::Unavailable("down".into())), 503),
+            (CourseError::NotVisible.into(), 404),
+        ];
+        for (error, status) in cases {
+            assert_eq!(error.problem().status.as_u16(), status, "{error}");
+        }
+        let forbidden: GradingError = CourseError::Forbidden("enroll first").into();
+        assert_eq!(forbidden.problem().detail, "enroll first");
+    }
+}

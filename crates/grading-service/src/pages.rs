@@ -1,0 +1,409 @@
+//! grading-service's pages: a course's assignments (and the create form), the assignment page
+//! with the submit form and one's own attempts, the teacher's submission list, a submission
+//! with its receipt, grading form and history, "my grades", and the gradebook with its charts.
+//! Every form is a `SecureForm` (session-bound CSRF token and origin check); errors are pages.
+
+use crate::access::SubmissionAccess;
+use crate::api::{csv_response, wants_csv};
+use crate::domain::{
+    AssignmentTitle, DueAt, IdempotencyKey, Instructions, MaxPoints, SubmissionBody, parse_form_max_attempts,
+};
+use crate::error::GradingError;
+use crate::gradebook::{AssignmentStats, Gradebook};
+use crate::service::{
+    AssignmentView, GradingState, HistoryItem, MyGrade, NewAssignment, ScoreInput, SubmissionDetail, SubmissionItem,
+};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use course_service::CourseAccess;
+use lectern_common::extract::SecureForm;
+use lectern_common::ids::{AssignmentId, CourseId, SubmissionId};
+use lectern_common::pagination::{PageParams, Paginated, Pagination};
+use lectern_common::problem::{PageError, Problem};
+use lectern_common::{PageCtx, PageUser};
+use serde::Deserialize;
+use token_claims::Role;
+
+fn render(page: &impl Template) -> Result<HttpResponse, PageError> {
+    let html = page.render().map_err(|e| {
+        tracing::error!(error = %e, "template failed to render");
+        PageError(Problem::internal())
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(html))
+}
+
+fn see_other(to: String) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// Previous and next page numbers of a list, for its pager.
+struct Pager {
+    prev: Option<u32>,
+    next: Option<u32>,
+}
+
+impl Pager {
+    fn of<T>(p: &Paginated<T>) -> Self {
+        let pages = Pagination { page: p.page, per_page: p.per_page }.page_count(p.total);
+        Self { prev: (p.page > 1).then(|| p.page - 1), next: (i64::from(p.page) < pages).then(|| p.page + 1) }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    pub page: Option<u32>,
+}
+
+impl PageQuery {
+    fn params(&self) -> PageParams {
+        PageParams { page: self.page, per_page: None }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+// ---- a course's assignments ----------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "grading/course.html")]
+struct CoursePage {
+    ctx: PageCtx,
+    course_id: CourseId,
+    course_title: String,
+    is_teacher: bool,
+    assignments: Vec<AssignmentView>,
+    pager: Pager,
+}
+
+pub async fn course_assignments(
+    req: HttpRequest,
+    state: web::Data<GradingState>,
+    user: PageUser,
+    path: web::Path<CourseId>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, PageError> {
+    let page = query.params().validate().map_err(PageError)?;
+    let ctx = user.ctx(&req);
+    let found = state.list_assignments(user.0, path.into_inner(), page).await?;
+    render(&CoursePage {
+        ctx,
+        course_id: found.course.id,
+        course_title: found.course.title,
+        is_teacher: found.access == CourseAccess::Teacher,
+        pager: Pager::of(&found.page),
+        assignments: found.page.items,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct AssignmentForm {
+    pub title: String,
+    #[serde(default)]
+    pub instructions: String,
+    pub due_at: String,
+    pub max_points: String,
+    #[serde(default)]
+    pub max_attempts: String,
+}
+
+impl TryFrom<AssignmentForm> for NewAssignment {
+    type Error = GradingError;
+    fn try_from(f: AssignmentForm) -> Result<Self, GradingError> {
+        Ok(Self {
+            title: AssignmentTitle::parse(&f.title)?,
+            instructions: Instructions::parse(&f.instructions)?,
+            due_at: DueAt::parse_form(&f.due_at)?,
+            max_points: MaxPoints::parse(&f.max_points)?,
+            max_attempts: parse_form_max_attempts(&f.max_attempts)?,
+        })
+    }
+}
+
+pub async fn create_assignment(
+    state: web::Data<GradingState>,
+    path: web::Path<CourseId>,
+    form: SecureForm<AssignmentForm>,
+) -> Result<HttpResponse, PageError> {
+    let input = NewAssignment::try_from(form.form);
+    let created = state.create_assignment(form.user.0, path.into_inner(), input).await?;
+    Ok(see_other(format!("/grading/assignments/{}?created=1", created.summary.id)))
+}
+
+// ---- one assignment ------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "grading/assignment.html")]
+struct AssignmentPage {
+    ctx: PageCtx,
+    assignment: AssignmentView,
+    instructions: String,
+    course_title: String,
+    is_teacher: bool,
+    is_enrolled: bool,
+    /// Own attempts for a student, newest first; for a teacher, how many students submitted.
+    attempts: Vec<SubmissionItem>,
+    submitted_count: i64,
+    attempts_left: Option<i64>,
+    idempotency_key: String,
+}
+
+#[derive(Deserialize)]
+pub struct FlashQuery {
+    pub created: Option<u8>,
+    pub released: Option<u8>,
+}
+
+pub async fn assignment(
+    req: HttpRequest,
+    state: web::Data<GradingState>,
+    user: PageUser,
+    path: web::Path<AssignmentId>,
+    query: web::Query<FlashQuery>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = user.ctx(&req);
+    let found = state.submissions(user.0, path.into_inner(), Pagination { page: 1, per_page: 100 }).await?;
+    let is_teacher = found.access == CourseAccess::Teacher;
+    let made = if is_teacher { 0 } else { found.page.total };
+    let flash = match (query.created, query.released) {
+        (Some(_), _) => Some("The assignment is created.".to_owned()),
+        (_, Some(_)) => Some("Grades are released: students now see them.".to_owned()),
+        _ => None,
+    };
+    render(&AssignmentPage {
+        ctx: ctx.with_flash(flash),
+        instructions: found.assignment.instructions.clone(),
+        assignment: AssignmentView::from(&found.assignment),
+        course_title: found.course.title,
+        is_teacher,
+        is_enrolled: found.access == CourseAccess::Enrolled,
+        submitted_count: found.page.total,
+        attempts_left: found.assignment.max_attempts.map(|max| (i64::from(max) - made).max(0)),
+        attempts: if is_teacher { Vec::new() } else { found.page.items },
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+    })
+}
+
+pub async fn release(
+    state: web::Data<GradingState>,
+    path: web::Path<AssignmentId>,
+    form: SecureForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    state.release(form.user.0, id).await?;
+    Ok(see_other(format!("/grading/assignments/{id}?released=1")))
+}
+
+#[derive(Deserialize)]
+pub struct SubmitForm {
+    pub body: String,
+    /// Made fresh for each rendering of the form: posting the same form twice (a double click,
+    /// a resent request) makes one attempt.
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+pub async fn submit(
+    state: web::Data<GradingState>,
+    path: web::Path<AssignmentId>,
+    form: SecureForm<SubmitForm>,
+) -> Result<HttpResponse, PageError> {
+    let SecureForm { user, form } = form;
+    if user.role != Role::Student {
+        return Err(GradingError::Forbidden("only students may submit work").into());
+    }
+    let body = SubmissionBody::parse(&form.body);
+    let key = form.idempotency_key.filter(|k| !k.is_empty()).map(|k| IdempotencyKey::parse(&k));
+    let reply = state.submit(user.0, path.into_inner(), body, key).await?;
+    let receipt = reply.receipt()?;
+    Ok(see_other(format!("/grading/submissions/{}?submitted=1", receipt.id)))
+}
+
+// ---- submissions ---------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "grading/submissions.html")]
+struct SubmissionsPage {
+    ctx: PageCtx,
+    assignment: AssignmentView,
+    is_teacher: bool,
+    items: Vec<SubmissionItem>,
+    total: i64,
+    pager: Pager,
+}
+
+pub async fn submissions(
+    req: HttpRequest,
+    state: web::Data<GradingState>,
+    user: PageUser,
+    path: web::Path<AssignmentId>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, PageError> {
+    let page = query.params().validate().map_err(PageError)?;
+    let ctx = user.ctx(&req);
+    let found = state.submissions(user.0, path.into_inner(), page).await?;
+    render(&SubmissionsPage {
+        ctx,
+        assignment: AssignmentView::from(&found.assignment),
+        is_teacher: found.access == CourseAccess::Teacher,
+        pager: Pager::of(&found.page),
+        total: found.page.total,
+        items: found.page.items,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "grading/submission.html")]
+struct SubmissionPage {
+    ctx: PageCtx,
+    submission: SubmissionDetail,
+    assignment: AssignmentView,
+    is_teacher: bool,
+    history: Vec<HistoryItem>,
+    score_value: String,
+    feedback_value: String,
+}
+
+#[derive(Deserialize)]
+pub struct SubmissionQuery {
+    pub submitted: Option<u8>,
+    pub graded: Option<u8>,
+}
+
+pub async fn submission(
+    req: HttpRequest,
+    state: web::Data<GradingState>,
+    user: PageUser,
+    path: web::Path<SubmissionId>,
+    query: web::Query<SubmissionQuery>,
+) -> Result<HttpResponse, PageError> {
+    let ctx = user.ctx(&req);
+    let view = state.submission(user.0, path.into_inner(), true).await?;
+    let flash = match (query.submitted, query.graded) {
+        (Some(_), _) => Some(format!("Received: attempt {}. Your receipt is below.", view.detail.attempt)),
+        (_, Some(_)) => Some("The grade is saved.".to_owned()),
+        _ => None,
+    };
+    let (score_value, feedback_value) = view
+        .detail
+        .grade
+        .as_ref()
+        .filter(|_| view.access == SubmissionAccess::Teacher)
+        .map(|g| (g.score.to_string(), g.feedback.clone()))
+        .unwrap_or_default();
+    render(&SubmissionPage {
+        ctx: ctx.with_flash(flash),
+        assignment: AssignmentView::from(&view.assignment),
+        is_teacher: view.access == SubmissionAccess::Teacher,
+        history: view.history,
+        submission: view.detail,
+        score_value,
+        feedback_value,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct GradeForm {
+    pub score: String,
+    #[serde(default)]
+    pub feedback: String,
+}
+
+pub async fn grade(
+    state: web::Data<GradingState>,
+    path: web::Path<SubmissionId>,
+    form: SecureForm<GradeForm>,
+) -> Result<HttpResponse, PageError> {
+    let SecureForm { user, form } = form;
+    if user.role != Role::Teacher {
+        return Err(GradingError::Forbidden("only a teacher of this course may grade").into());
+    }
+    let id = path.into_inner();
+    state.grade(user.0, id, ScoreInput::Text(form.score), form.feedback).await?;
+    Ok(see_other(format!("/grading/submissions/{id}?graded=1")))
+}
+
+// ---- my grades -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "grading/my_grades.html")]
+struct MyGradesPage {
+    ctx: PageCtx,
+    grades: Vec<MyGrade>,
+    pager: Pager,
+}
+
+pub async fn my_grades(
+    req: HttpRequest,
+    state: web::Data<GradingState>,
+    user: PageUser,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, PageError> {
+    if user.role != Role::Student {
+        return Err(GradingError::Forbidden("only students have grades").into());
+    }
+    let page = query.params().validate().map_err(PageError)?;
+    let ctx = user.ctx(&req);
+    let grades = state.my_grades(user.0, page).await?;
+    render(&MyGradesPage { ctx, pager: Pager::of(&grades), grades: grades.items })
+}
+
+// ---- gradebook -----------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "grading/gradebook.html")]
+struct GradebookPage {
+    ctx: PageCtx,
+    gradebook: Gradebook,
+    stats: Vec<AssignmentStats>,
+}
+
+#[derive(Deserialize)]
+pub struct GradebookQuery {
+    pub format: Option<String>,
+}
+
+pub async fn gradebook(
+    req: HttpRequest,
+    state: web::Data<GradingState>,
+    user: PageUser,
+    path: web::Path<CourseId>,
+    query: web::Query<GradebookQuery>,
+) -> Result<HttpResponse, PageError> {
+    let csv = wants_csv(&req, query.format.as_deref())?;
+    let ctx = user.ctx(&req);
+    let gradebook = state.gradebook(user.0, path.into_inner()).await?;
+    if csv {
+        return Ok(csv_response(&gradebook));
+    }
+    render(&GradebookPage { ctx, stats: gradebook.stats(), gradebook })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pager_knows_its_neighbours() {
+        let p = |page, total| {
+            let pager = Pager::of(&Paginated::<()>::new(Vec::new(), Pagination { page, per_page: 20 }, total));
+            (pager.prev, pager.next)
+        };
+        assert_eq!(p(1, 0), (None, None));
+        assert_eq!(p(1, 21), (None, Some(2)));
+        assert_eq!(p(2, 40), (Some(1), None));
+    }
+
+    #[test]
+    fn status_of_a_refusal_is_kept_on_pages() {
+        let e: PageError = GradingError::Forbidden("no").into();
+        assert_eq!(e.0.status, actix_web::http::StatusCode::FORBIDDEN);
+    }
+}

@@ -1,0 +1,406 @@
+//! Queries on assignments, submissions, grades, their history and idempotency keys. Each
+//! returns the database's answer honestly; `access.rs` and `service.rs` give it meaning.
+
+use diesel::dsl::{exists, not};
+use diesel::prelude::*;
+use lectern_common::db::DbConnection;
+use lectern_common::ids::{AssignmentId, CourseId, GradeId, SubmissionId, UserId};
+use lectern_common::pagination::Pagination;
+use lectern_common::schema::{
+    assignments, courses, enrollments, grade_history, grades, idempotency_keys, submissions, users,
+};
+use std::collections::HashMap;
+use time::PrimitiveDateTime;
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = assignments)]
+pub struct AssignmentRow {
+    pub id: AssignmentId,
+    pub course_id: CourseId,
+    pub title: String,
+    pub instructions: String,
+    pub due_at: PrimitiveDateTime,
+    pub max_points_hundredths: i32,
+    pub max_attempts: Option<i32>,
+    pub grades_released: bool,
+    pub created_by: UserId,
+    pub created_at: PrimitiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = submissions)]
+pub struct SubmissionRow {
+    pub id: SubmissionId,
+    pub assignment_id: AssignmentId,
+    pub student_id: UserId,
+    pub attempt: i32,
+    pub body: String,
+    pub body_sha256: String,
+    pub submitted_at: PrimitiveDateTime,
+    pub late: bool,
+}
+
+/// A submission without its body, for lists.
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = submissions)]
+pub struct SubmissionMeta {
+    pub id: SubmissionId,
+    pub assignment_id: AssignmentId,
+    pub student_id: UserId,
+    pub attempt: i32,
+    pub body_sha256: String,
+    pub submitted_at: PrimitiveDateTime,
+    pub late: bool,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = grades)]
+pub struct GradeRow {
+    pub submission_id: SubmissionId,
+    pub score_hundredths: i32,
+    pub feedback: String,
+    pub graded_by: UserId,
+    pub graded_at: PrimitiveDateTime,
+    pub revision: i32,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = grade_history)]
+pub struct HistoryRow {
+    pub id: GradeId,
+    pub submission_id: SubmissionId,
+    pub revision: i32,
+    pub old_score_hundredths: Option<i32>,
+    pub new_score_hundredths: i32,
+    pub feedback: String,
+    pub graded_by: UserId,
+    pub graded_at: PrimitiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = idempotency_keys)]
+pub struct IdempotencyRow {
+    pub user_id: UserId,
+    pub idempotency_key: String,
+    pub request_fingerprint: String,
+    pub response_status: i32,
+    pub response_body: String,
+    pub created_at: PrimitiveDateTime,
+}
+
+diesel::alias!(submissions as later_attempts: LaterAttempts);
+
+/// One page of rows, and how many rows match in all.
+pub type Listed<T> = (Vec<T>, i64);
+/// An attempt and its grade, if graded.
+pub type Graded = (SubmissionMeta, Option<GradeRow>);
+/// A student's latest attempt, the student's display name, and its grade.
+pub type LatestAttempt = (SubmissionMeta, String, Option<GradeRow>);
+/// A gradebook cell: assignment, student, latest attempt, its score in hundredths.
+pub type LatestScore = (AssignmentId, UserId, SubmissionId, Option<i32>);
+
+// ---- locks ---------------------------------------------------------------------------------
+
+/// Queues concurrent writers for one student's attempts at a course's work: on PostgreSQL it
+/// locks the enrollment row for the rest of the transaction; SQLite's `BEGIN IMMEDIATE`
+/// already lets one writer in at a time. Without it two requests could both number an attempt
+/// `n + 1` (or both miss an `Idempotency-Key`); the unique constraints would then refuse one.
+pub fn lock_enrollment(conn: &mut DbConnection, course: CourseId, student: UserId) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgresql(pg) => enrollments::table
+            .filter(enrollments::course_id.eq(course))
+            .filter(enrollments::student_id.eq(student))
+            .select(enrollments::student_id)
+            .for_update()
+            .load::<UserId>(pg)
+            .map(drop),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Queues concurrent graders of one submission (see [`lock_enrollment`]).
+pub fn lock_submission(conn: &mut DbConnection, id: SubmissionId) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            submissions::table.find(id).select(submissions::id).for_update().load::<SubmissionId>(pg).map(drop)
+        }
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+// ---- assignments ---------------------------------------------------------------------------
+
+pub fn insert_assignment(conn: &mut DbConnection, row: &AssignmentRow) -> QueryResult<()> {
+    diesel::insert_into(assignments::table).values(row).execute(conn).map(drop)
+}
+
+pub fn find_assignment(conn: &mut DbConnection, id: AssignmentId) -> QueryResult<Option<AssignmentRow>> {
+    assignments::table.find(id).select(AssignmentRow::as_select()).first(conn).optional()
+}
+
+/// A page of a course's assignments in their stable order (due date, then id).
+pub fn assignments_of(
+    conn: &mut DbConnection,
+    course: CourseId,
+    page: Pagination,
+) -> QueryResult<Listed<AssignmentRow>> {
+    let rows = assignments::table
+        .filter(assignments::course_id.eq(course))
+        .order((assignments::due_at.asc(), assignments::id.asc()))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select(AssignmentRow::as_select())
+        .load(conn)?;
+    let total = assignments::table.filter(assignments::course_id.eq(course)).count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+/// Every assignment of a course, in the same order (gradebook columns).
+pub fn all_assignments_of(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<AssignmentRow>> {
+    assignments::table
+        .filter(assignments::course_id.eq(course))
+        .order((assignments::due_at.asc(), assignments::id.asc()))
+        .select(AssignmentRow::as_select())
+        .load(conn)
+}
+
+pub fn release_grades(conn: &mut DbConnection, id: AssignmentId) -> QueryResult<()> {
+    diesel::update(assignments::table.find(id)).set(assignments::grades_released.eq(true)).execute(conn).map(drop)
+}
+
+// ---- submissions ---------------------------------------------------------------------------
+
+/// The highest attempt number `student` has made at `assignment` (0 for none).
+pub fn attempts_made(conn: &mut DbConnection, assignment: AssignmentId, student: UserId) -> QueryResult<i32> {
+    submissions::table
+        .filter(submissions::assignment_id.eq(assignment))
+        .filter(submissions::student_id.eq(student))
+        .select(diesel::dsl::max(submissions::attempt))
+        .first::<Option<i32>>(conn)
+        .map(|m| m.unwrap_or(0))
+}
+
+pub fn insert_submission(conn: &mut DbConnection, row: &SubmissionRow) -> QueryResult<()> {
+    diesel::insert_into(submissions::table).values(row).execute(conn).map(drop)
+}
+
+/// A submission with its assignment.
+pub fn find_submission(
+    conn: &mut DbConnection,
+    id: SubmissionId,
+) -> QueryResult<Option<(SubmissionRow, AssignmentRow)>> {
+    submissions::table
+        .inner_join(assignments::table)
+        .filter(submissions::id.eq(id))
+        .select((SubmissionRow::as_select(), AssignmentRow::as_select()))
+        .first(conn)
+        .optional()
+}
+
+/// A page of one student's attempts at an assignment, newest first.
+pub fn own_attempts(
+    conn: &mut DbConnection,
+    assignment: AssignmentId,
+    student: UserId,
+    page: Pagination,
+) -> QueryResult<Listed<Graded>> {
+    let rows = submissions::table
+        .left_join(grades::table)
+        .filter(submissions::assignment_id.eq(assignment))
+        .filter(submissions::student_id.eq(student))
+        .order(submissions::attempt.desc())
+        .limit(page.limit())
+        .offset(page.offset())
+        .select((SubmissionMeta::as_select(), Option::<GradeRow>::as_select()))
+        .load(conn)?;
+    let total = submissions::table
+        .filter(submissions::assignment_id.eq(assignment))
+        .filter(submissions::student_id.eq(student))
+        .count()
+        .get_result(conn)?;
+    Ok((rows, total))
+}
+
+/// A page of every student's latest attempt at an assignment, by student name then id.
+pub fn latest_attempts(
+    conn: &mut DbConnection,
+    assignment: AssignmentId,
+    page: Pagination,
+) -> QueryResult<Listed<LatestAttempt>> {
+    let later = later_attempts
+        .filter(later_attempts.field(submissions::assignment_id).eq(submissions::assignment_id))
+        .filter(later_attempts.field(submissions::student_id).eq(submissions::student_id))
+        .filter(later_attempts.field(submissions::attempt).gt(submissions::attempt));
+    let rows = submissions::table
+        .inner_join(users::table)
+        .left_join(grades::table)
+        .filter(submissions::assignment_id.eq(assignment))
+        .filter(not(exists(later)))
+        .order((users::display_name.asc(), users::id.asc()))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select((SubmissionMeta::as_select(), users::display_name, Option::<GradeRow>::as_select()))
+        .load(conn)?;
+    // One latest attempt per student who submitted.
+    let total = submissions::table
+        .filter(submissions::assignment_id.eq(assignment))
+        .select(diesel::dsl::count(submissions::student_id).aggregate_distinct())
+        .first(conn)?;
+    Ok((rows, total))
+}
+
+/// For every assignment of a course: each student's latest attempt and its score, if graded.
+pub fn latest_scores_of_course(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<LatestScore>> {
+    let later = later_attempts
+        .filter(later_attempts.field(submissions::assignment_id).eq(submissions::assignment_id))
+        .filter(later_attempts.field(submissions::student_id).eq(submissions::student_id))
+        .filter(later_attempts.field(submissions::attempt).gt(submissions::attempt));
+    submissions::table
+        .inner_join(assignments::table)
+        .left_join(grades::table)
+        .filter(assignments::course_id.eq(course))
+        .filter(not(exists(later)))
+        .select((
+            submissions::assignment_id,
+            submissions::student_id,
+            submissions::id,
+            grades::score_hundredths.nullable(),
+        ))
+        .load(conn)
+}
+
+// ---- grades --------------------------------------------------------------------------------
+
+pub fn grade_of(conn: &mut DbConnection, submission: SubmissionId) -> QueryResult<Option<GradeRow>> {
+    grades::table.find(submission).select(GradeRow::as_select()).first(conn).optional()
+}
+
+/// Writes the current grade of a submission: an insert for the first grade, an update after.
+pub fn write_grade(conn: &mut DbConnection, row: &GradeRow, first: bool) -> QueryResult<()> {
+    if first {
+        diesel::insert_into(grades::table).values(row).execute(conn).map(drop)
+    } else {
+        diesel::update(grades::table.find(row.submission_id))
+            .set((
+                grades::score_hundredths.eq(row.score_hundredths),
+                grades::feedback.eq(&row.feedback),
+                grades::graded_by.eq(row.graded_by),
+                grades::graded_at.eq(row.graded_at),
+                grades::revision.eq(row.revision),
+            ))
+            .execute(conn)
+            .map(drop)
+    }
+}
+
+pub fn insert_history(conn: &mut DbConnection, row: &HistoryRow) -> QueryResult<()> {
+    diesel::insert_into(grade_history::table).values(row).execute(conn).map(drop)
+}
+
+/// A page of a submission's grade history, newest first.
+pub fn history_of(
+    conn: &mut DbConnection,
+    submission: SubmissionId,
+    page: Pagination,
+) -> QueryResult<Listed<HistoryRow>> {
+    let rows = grade_history::table
+        .filter(grade_history::submission_id.eq(submission))
+        .order(grade_history::revision.desc())
+        .limit(page.limit())
+        .offset(page.offset())
+        .select(HistoryRow::as_select())
+        .load(conn)?;
+    let total = grade_history::table.filter(grade_history::submission_id.eq(submission)).count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+/// One of a student's released grades, with what it is for.
+#[derive(Clone, Debug)]
+pub struct ReleasedGrade {
+    pub course_id: CourseId,
+    pub course_title: String,
+    pub assignment: AssignmentRow,
+    pub submission_id: SubmissionId,
+    pub attempt: i32,
+    pub grade: GradeRow,
+}
+
+/// A page of a student's grades on released assignments: by course title, then the
+/// assignments' order, then the newest attempt first.
+pub fn released_grades_of(
+    conn: &mut DbConnection,
+    student: UserId,
+    page: Pagination,
+) -> QueryResult<Listed<ReleasedGrade>> {
+    let base = || {
+        submissions::table
+            .inner_join(grades::table)
+            .inner_join(assignments::table.inner_join(courses::table))
+            .filter(submissions::student_id.eq(student))
+            .filter(assignments::grades_released.eq(true))
+    };
+    let rows: Vec<(CourseId, String, AssignmentRow, SubmissionId, i32, GradeRow)> = base()
+        .order((
+            courses::title.asc(),
+            courses::id.asc(),
+            assignments::due_at.asc(),
+            assignments::id.asc(),
+            submissions::attempt.desc(),
+        ))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select((
+            courses::id,
+            courses::title,
+            AssignmentRow::as_select(),
+            submissions::id,
+            submissions::attempt,
+            GradeRow::as_select(),
+        ))
+        .load(conn)?;
+    let total = base().count().get_result(conn)?;
+    let items = rows
+        .into_iter()
+        .map(|(course_id, course_title, assignment, submission_id, attempt, grade)| ReleasedGrade {
+            course_id,
+            course_title,
+            assignment,
+            submission_id,
+            attempt,
+            grade,
+        })
+        .collect();
+    Ok((items, total))
+}
+
+/// Display names of these users.
+pub fn names_of(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<HashMap<UserId, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::display_name))
+        .load::<(UserId, String)>(conn)
+        .map(|rows| rows.into_iter().collect())
+}
+
+// ---- idempotency keys ----------------------------------------------------------------------
+
+pub fn find_idempotent(conn: &mut DbConnection, user: UserId, key: &str) -> QueryResult<Option<IdempotencyRow>> {
+    idempotency_keys::table.find((user, key)).select(IdempotencyRow::as_select()).first(conn).optional()
+}
+
+pub fn insert_idempotent(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<()> {
+    diesel::insert_into(idempotency_keys::table).values(row).execute(conn).map(drop)
+}
+
+/// Forgets this user's keys made before `before` (they are kept at least 24 hours).
+pub fn purge_idempotent(conn: &mut DbConnection, user: UserId, before: PrimitiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        idempotency_keys::table
+            .filter(idempotency_keys::user_id.eq(user))
+            .filter(idempotency_keys::created_at.lt(before)),
+    )
+    .execute(conn)
+}

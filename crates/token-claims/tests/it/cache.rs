@@ -1,0 +1,74 @@
+//! The verified-token cache: a repeat of a token skips the signature check, but never its
+//! expiry, never a revocation, and never a key-set change.
+
+use crate::support::{Fixture, LEEWAY, LIFETIME, NOW, SESSION, at, key_set};
+use token_claims::{VERIFIED_CACHE_CAPACITY, VerifyError};
+
+#[test]
+fn a_repeated_token_is_served_from_the_cache_with_the_same_claims() {
+    let f = Fixture::new();
+    let token = f.token();
+    let first = f.verify(&token).unwrap();
+    assert_eq!(f.verifier.cached_tokens(), 1);
+    assert_eq!(f.verify(&token).unwrap(), first);
+    assert_eq!(f.verifier.cached_tokens(), 1);
+}
+
+#[test]
+fn a_cached_token_still_expires() {
+    let f = Fixture::new();
+    let token = f.token();
+    f.verify(&token).unwrap();
+    f.clock.set(at(NOW + LIFETIME + LEEWAY));
+    assert!(f.verify(&token).is_ok(), "inside the leeway");
+    f.clock.set(at(NOW + LIFETIME + LEEWAY + 1));
+    assert_eq!(f.verify(&token), Err(VerifyError::Expired));
+    assert_eq!(f.verifier.cached_tokens(), 0, "the expired entry is gone");
+}
+
+#[test]
+fn a_cached_token_of_a_revoked_session_is_refused_at_once() {
+    let f = Fixture::new();
+    let token = f.token();
+    f.verify(&token).unwrap();
+    f.revoked.insert(SESSION);
+    assert_eq!(f.verify(&token), Err(VerifyError::Revoked));
+}
+
+#[test]
+fn a_key_set_change_forgets_cached_tokens() {
+    let f = Fixture::new();
+    let token = f.token();
+    f.verify(&token).unwrap();
+    // The token's key leaves the set (retired): it must stop verifying now, not when its cache entry would.
+    f.verifier.set_keys(key_set(&[&f.es256]));
+    assert_eq!(f.verifier.cached_tokens(), 0);
+    assert_eq!(f.verify(&token), Err(VerifyError::UnknownKid));
+}
+
+#[test]
+fn a_tampered_copy_of_a_cached_token_is_verified_from_scratch() {
+    let f = Fixture::new();
+    let token = f.token();
+    f.verify(&token).unwrap();
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    assert!(f.verify(&tampered).is_err());
+}
+
+#[test]
+fn the_cache_is_bounded() {
+    let f = Fixture::new();
+    // Identical claims sign to identical EdDSA tokens (deterministic signatures): one entry.
+    f.verify(&f.token()).unwrap();
+    f.verify(&f.token()).unwrap();
+    assert_eq!(f.verifier.cached_tokens(), 1);
+    let mut claims = crate::support::claims();
+    for i in 0..VERIFIED_CACHE_CAPACITY + 5 {
+        claims["jti"] = serde_json::json!(uuid::Uuid::from_u128(i as u128).to_string());
+        f.verify(&f.token_with_claims(claims.clone())).unwrap();
+    }
+    assert!(f.verifier.cached_tokens() <= VERIFIED_CACHE_CAPACITY);
+}

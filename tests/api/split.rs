@@ -1,0 +1,377 @@
+//! The split shape on this machine: auth-core, two course-service processes and a
+//! grading-service process, each its own OS process of the `lectern` binary on a shared
+//! PostgreSQL, behind Debian's nginx running the repository's `deploy/nginx/routes.conf`.
+//!
+//! Through the gateway: sign-in, a teacher's and a student's journey, a logout that every
+//! process refuses within 5 s, a key rotation mid-test with old and new tokens accepted, and the
+//! course processes serving while auth-core is stopped.
+
+use crate::helpers::{Backend, STUDENT_PASSWORD, TEACHER_PASSWORD, TestDb};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed (and its log shown) when the test ends.
+struct Proc {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn stop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- log of {} ---\n{}", self.name, std::fs::read_to_string(&self.log).unwrap_or_default());
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    db_url: String,
+    gateway: String,
+    auth_port: u16,
+}
+
+impl Cluster {
+    fn env(&self, cmd: &mut Command, port: u16) {
+        cmd.env("LECTERN_ADDR", format!("127.0.0.1:{port}"))
+            .env("LECTERN_DATABASE_URL", &self.db_url)
+            .env("LECTERN_PUBLIC_URL", &self.gateway)
+            .env("LECTERN_AUTH_URL", format!("http://127.0.0.1:{}", self.auth_port))
+            .env("LECTERN_TRUSTED_PROXIES", "127.0.0.1")
+            .env("LECTERN_LOG", "warn")
+            .env("LECTERN_LOG_FORMAT", "json");
+    }
+
+    fn lectern(&self, name: &str, args: &[&str], port: u16) -> Proc {
+        let log = self.dir.path().join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lectern"));
+        cmd.args(args).stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
+        self.env(&mut cmd, port);
+        Proc { name: name.to_owned(), child: cmd.spawn().unwrap(), log }
+    }
+
+    /// Runs a CLI verb to completion, with `input` on standard input.
+    fn cli(&self, args: &[&str], input: &str) -> String {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lectern"));
+        cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.env(&mut cmd, 0);
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "lectern {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn nginx(&self, gateway_port: u16, auth: u16, courses: &[u16], grading: u16) -> Proc {
+        let dir = self.dir.path().join("nginx");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Workers may run as `nobody`: let them write their temporary files.
+        let _ = Command::new("chmod").arg("777").arg(&dir).status();
+        let routes = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/nginx/routes.conf");
+        let servers =
+            |ports: &[u16]| ports.iter().map(|p| format!("server 127.0.0.1:{p};")).collect::<Vec<_>>().join(" ");
+        let d = dir.display();
+        let conf = format!(
+            "worker_processes 1;\nerror_log {d}/error.log warn;\npid {d}/nginx.pid;\nevents {{ worker_connections 256; }}\n\
+             http {{\n access_log off;\n client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;\n uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+             upstream lectern_auth {{ {} keepalive 8; }}\n upstream lectern_courses {{ {} keepalive 8; }}\n upstream lectern_grading {{ {} keepalive 8; }}\n\
+             server {{ listen 127.0.0.1:{gateway_port}; include {}; }}\n}}\n",
+            servers(&[auth]),
+            servers(courses),
+            servers(&[grading]),
+            routes.display()
+        );
+        let conf_path = dir.join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let log = dir.join("stderr.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let binary = if Path::new("/usr/sbin/nginx").exists() { "/usr/sbin/nginx" } else { "nginx" };
+        let child = Command::new(binary)
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(&conf_path)
+            .arg("-g")
+            .arg("daemon off;")
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("nginx must be installed (.ci/run installs it)");
+        Proc { name: "nginx".into(), child, log }
+    }
+}
+
+/// Waits (bounded) for a process to answer: start-up, not a stand-in for expiry.
+async fn wait_until(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check().await {
+            return start.elapsed();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: not within {limit:?}");
+}
+
+async fn status(client: &reqwest::Client, url: &str, token: Option<&str>) -> u16 {
+    let mut req = client.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+}
+
+async fn sign_in(client: &reqwest::Client, gateway: &str, email: &str, password: &str) -> String {
+    let resp = client
+        .post(format!("{gateway}/api/auth/token"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "sign-in through the gateway");
+    let body: Value = resp.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+fn kid(token: &str) -> String {
+    use base64::Engine;
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap();
+    serde_json::from_slice::<Value>(&header).unwrap()["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_split_shape_behind_nginx() {
+    let db = TestDb::new(Backend::Postgres);
+    let (auth_port, c1, c2, grading_port, gateway_port) =
+        (free_port(), free_port(), free_port(), free_port(), free_port());
+    let gateway = format!("http://127.0.0.1:{gateway_port}");
+    let cluster =
+        Cluster { dir: tempfile::tempdir().unwrap(), db_url: db.url().to_owned(), gateway: gateway.clone(), auth_port };
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    let mut auth = cluster.lectern("auth", &["serve", "auth"], auth_port);
+    wait_until("auth ready", Duration::from_secs(60), async || {
+        status(&client, &format!("http://127.0.0.1:{auth_port}/readyz"), None).await == 200
+    })
+    .await;
+    let courses = [
+        cluster.lectern("courses-1", &["serve", "courses"], c1),
+        cluster.lectern("courses-2", &["serve", "courses"], c2),
+    ];
+    let _grading = cluster.lectern("grading", &["serve", "grading"], grading_port);
+    let _nginx = cluster.nginx(gateway_port, auth_port, &[c1, c2], grading_port);
+    for port in [c1, c2, grading_port] {
+        wait_until("service ready", Duration::from_secs(60), async || {
+            status(&client, &format!("http://127.0.0.1:{port}/readyz"), None).await == 200
+        })
+        .await;
+    }
+    wait_until("gateway up", Duration::from_secs(10), async || {
+        status(&client, &format!("{gateway}/auth/sign-in"), None).await == 200
+    })
+    .await;
+
+    // Each service answers only its own prefixes; the gateway exposes nothing else.
+    assert_eq!(status(&client, &format!("http://127.0.0.1:{c1}/api/auth/me"), None).await, 404);
+    assert_eq!(status(&client, &format!("{gateway}/metrics"), None).await, 404);
+    assert_eq!(status(&client, &format!("{gateway}/"), None).await, 303);
+
+    // People: a teacher from the CLI, a student who signs up through the gateway.
+    cluster.cli(
+        &["users", "add", "--email", "ada@example.org", "--name", "Ada", "--role", "teacher"],
+        &format!("{TEACHER_PASSWORD}\n"),
+    );
+    let signup = client
+        .post(format!("{gateway}/api/auth/signup"))
+        .json(&json!({"email": "grace@example.org", "password": STUDENT_PASSWORD, "display_name": "Grace"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 201);
+    let teacher = sign_in(&client, &gateway, "ada@example.org", TEACHER_PASSWORD).await;
+    let student = sign_in(&client, &gateway, "grace@example.org", STUDENT_PASSWORD).await;
+
+    // The teacher's journey: a course, a material, an assignment.
+    let course: Value = client
+        .post(format!("{gateway}/api/courses"))
+        .bearer_auth(&teacher)
+        .json(&json!({"title": "Distributed Rust", "summary": "Split shape", "published": true}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let course_id = course["id"].as_str().unwrap().to_owned();
+    let material: Value = client
+        .post(format!("{gateway}/api/courses/{course_id}/materials"))
+        .bearer_auth(&teacher)
+        .json(&json!({"title": "Tokens", "body_markdown": "Verified **everywhere**."}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = client
+        .post(format!("{gateway}/api/grading/courses/{course_id}/assignments"))
+        .bearer_auth(&teacher)
+        .json(&json!({"title": "Essay", "instructions": "Why JWTs?", "due_at": "2099-01-01T00:00:00Z", "max_points": 10, "max_attempts": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let assignment: Value = resp.json().await.unwrap();
+    let assignment_id = assignment["id"].as_str().unwrap().to_owned();
+
+    // The student's journey: enroll, read, submit; then the grade, once released.
+    let resp = client
+        .post(format!("{gateway}/api/courses/{course_id}/enrollments"))
+        .bearer_auth(&student)
+        .json(&json!({"enrollment_code": course["enrollment_code"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    for _ in 0..4 {
+        // Several reads, so both course replicas serve some.
+        let read = client
+            .get(format!("{gateway}/api/materials/{}", material["id"].as_str().unwrap()))
+            .bearer_auth(&student)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(read.status(), 200);
+    }
+    let submitted: Value = client
+        .post(format!("{gateway}/api/grading/assignments/{assignment_id}/submissions"))
+        .bearer_auth(&student)
+        .json(&json!({"body": "Because nobody has to be asked."}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let submission_id = submitted["id"].as_str().unwrap().to_owned();
+    let graded = client
+        .put(format!("{gateway}/api/grading/submissions/{submission_id}/grade"))
+        .bearer_auth(&teacher)
+        .json(&json!({"score": 9.5, "feedback": "Clear."}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(graded.status(), 200);
+    let released = client
+        .post(format!("{gateway}/api/grading/assignments/{assignment_id}/release"))
+        .bearer_auth(&teacher)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(released.status(), 200);
+    let grades: Value = client
+        .get(format!("{gateway}/api/grading/me/grades"))
+        .bearer_auth(&student)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(grades["items"][0]["score"], 9.5);
+    // The pages come through the gateway too.
+    let page = client
+        .get(format!("{gateway}/courses"))
+        .header("cookie", format!("lectern_at={student}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    // Both course replicas served requests (their own metrics say so).
+    for port in [c1, c2] {
+        let metrics =
+            client.get(format!("http://127.0.0.1:{port}/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("/api/materials/{id}"), "replica {port} served no material read");
+    }
+
+    // Key rotation while everything runs: new tokens carry the new kid, old tokens still work.
+    let old_kid = kid(&teacher);
+    let out = cluster.cli(&["keys", "rotate"], "");
+    assert!(out.contains("new signing key"), "{out}");
+    let mut rotated = String::new();
+    wait_until("auth signs with the new key", Duration::from_secs(10), async || {
+        rotated = sign_in(&client, &gateway, "ada@example.org", TEACHER_PASSWORD).await;
+        kid(&rotated) != old_kid
+    })
+    .await;
+    for token in [&teacher, &rotated] {
+        for port in [c1, c2] {
+            assert_eq!(
+                status(&client, &format!("http://127.0.0.1:{port}/api/courses/{course_id}"), Some(token)).await,
+                200,
+                "replica {port}"
+            );
+        }
+        assert_eq!(
+            status(
+                &client,
+                &format!("http://127.0.0.1:{grading_port}/api/grading/assignments/{assignment_id}"),
+                Some(token)
+            )
+            .await,
+            200
+        );
+    }
+
+    // Logout reaches every process within 5 s, without any of them asking auth-core.
+    let resp = client.post(format!("{gateway}/api/auth/logout")).bearer_auth(&student).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    let targets = [
+        format!("http://127.0.0.1:{c1}/api/courses"),
+        format!("http://127.0.0.1:{c2}/api/courses"),
+        format!("http://127.0.0.1:{grading_port}/api/grading/me/grades"),
+    ];
+    let took = wait_until("logout seen everywhere", Duration::from_secs(5), async || {
+        let mut all = true;
+        for url in &targets {
+            all &= status(&client, url, Some(&student)).await == 401;
+        }
+        all
+    })
+    .await;
+    eprintln!("logout reached all three processes in {took:?}");
+
+    // auth-core goes away: the course processes keep serving with their cached keys.
+    auth.stop();
+    assert_eq!(status(&client, &format!("{gateway}/api/courses"), Some(&rotated)).await, 200);
+    for c in &courses {
+        assert!(c.child.id() > 0);
+    }
+    for port in [c1, c2] {
+        assert_eq!(status(&client, &format!("http://127.0.0.1:{port}/api/courses"), Some(&teacher)).await, 200);
+        assert_eq!(status(&client, &format!("http://127.0.0.1:{port}/readyz"), None).await, 200);
+    }
+    assert_eq!(
+        status(&client, &format!("{gateway}/api/auth/me"), Some(&teacher)).await,
+        502,
+        "the gateway has no auth-core to ask"
+    );
+}

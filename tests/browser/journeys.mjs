@@ -1,0 +1,701 @@
+// Lectern's browser journeys: Playwright (playwright-core) driving Debian's Chromium against a
+// real Lectern started by tests/api/browser.rs, which also serves a test-only control server
+// to move the app's clock. Run through `cargo test --workspace`; on its own:
+//
+//   LECTERN_URL=... CONTROL_URL=... ARTIFACTS_DIR=... TEACHER_EMAIL=... TEACHER_NAME=... \
+//   TEACHER_PASSWORD=... STUDENT_PASSWORD=... node tests/browser/journeys.mjs
+//
+// The journeys run in order and share what they made (the course, its code, the submission):
+// the teacher builds a course, a student enrolls and hands in work, the teacher grades and
+// releases, the student reads the grade; then the cookie refresh, the refused forms, and
+// screenshots of every main page at desktop and phone size. Any failed expectation ends the
+// process with a non-zero status and says what was expected, on which page.
+
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+// ---- settings --------------------------------------------------------------------------------
+
+function env(name, fallback) {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined || value === '') {
+    console.error(`journeys.mjs: the environment variable ${name} is required (tests/api/browser.rs sets it)`);
+    process.exit(2);
+  }
+  return value;
+}
+
+const BASE = env('LECTERN_URL').replace(/\/$/, '');
+const CONTROL = env('CONTROL_URL').replace(/\/$/, '');
+const ARTIFACTS = env('ARTIFACTS_DIR');
+const CHROMIUM = env('CHROMIUM_PATH', '/usr/bin/chromium');
+const TEACHER = { email: env('TEACHER_EMAIL'), name: env('TEACHER_NAME'), password: env('TEACHER_PASSWORD') };
+const STUDENT = { email: 'mary.somerville@example.org', name: 'Mary Somerville', password: env('STUDENT_PASSWORD') };
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+// The access token lives 15 minutes (30 s leeway): 16 minutes later it has expired.
+const PAST_EXPIRY_SECS = 16 * 60;
+
+const COURSE = { title: 'Numerical Methods in Rust', summary: 'Floating point, root finding and quadrature, with exercises.' };
+const MATERIAL = { title: 'Floating point surprises', body: 'Why `0.1 + 0.2 != 0.3`, and what **to do** about it.' };
+const ASSIGNMENT = { title: 'Bisection by hand', instructions: 'Find a root of x^3 - x - 2 on [1, 2] to three decimals.', points: '10' };
+const ANSWER = 'The root is 1.521: f(1.5) < 0 and f(1.53) > 0, and ten halvings narrow it to 1.5214.';
+
+// ---- small helpers ---------------------------------------------------------------------------
+
+class Failure extends Error {}
+
+/** Fails the journey with `message` unless `condition` holds. */
+function expect(condition, message) {
+  if (!condition) throw new Failure(message);
+}
+
+function url(p) {
+  return `${BASE}${p}`;
+}
+
+function pathOf(page) {
+  const u = new URL(page.url());
+  return u.pathname + u.search;
+}
+
+/** The visible text of the page's main element (or body). */
+async function mainText(page) {
+  const main = page.locator('main');
+  return (await main.count()) ? main.innerText() : page.locator('body').innerText();
+}
+
+async function expectText(page, text, what = `the page ${pathOf(page)}`) {
+  const body = await mainText(page);
+  expect(body.includes(text), `${what} should show “${text}”; it shows:\n${body.slice(0, 600)}`);
+}
+
+/** Opens a path and expects it to end (after any redirects) with `status`. */
+async function visit(page, p, status = 200) {
+  const resp = await page.goto(url(p));
+  expect(resp, `no response for ${p}`);
+  expect(resp.status() === status, `GET ${p} should end with ${status}, got ${resp.status()} at ${pathOf(page)}`);
+  return resp;
+}
+
+/**
+ * Fills `fields` ({name: value}) in the form matched by `form` and clicks its submit button;
+ * returns the response the navigation ended with.
+ */
+async function submitForm(page, form, fields = {}, { button } = {}) {
+  const f = typeof form === 'string' ? page.locator(form) : form;
+  expect((await f.count()) === 1, `expected exactly one form ${form} on ${pathOf(page)}, found ${await f.count()}`);
+  for (const [name, value] of Object.entries(fields)) {
+    const input = f.locator(`[name="${name}"]`);
+    if ((await input.getAttribute('type')) === 'checkbox') {
+      await input.setChecked(Boolean(value));
+    } else {
+      await input.fill(String(value));
+    }
+  }
+  const submit = button ? f.getByRole('button', { name: button }) : f.locator('button[type=submit]');
+  const [resp] = await Promise.all([page.waitForNavigation(), submit.click()]);
+  expect(resp, `submitting ${form} on ${pathOf(page)} gave no response`);
+  return resp;
+}
+
+async function expectOk(resp, page, what) {
+  expect(resp.status() === 200, `${what} should succeed (200), got ${resp.status()} at ${pathOf(page)}: ${(await mainText(page)).slice(0, 300)}`);
+}
+
+/** The nav shows who is signed in. */
+async function expectSignedInAs(page, who) {
+  const nav = page.locator('header nav .who');
+  expect((await nav.count()) === 1, `${pathOf(page)} should show a signed-in nav for ${who.name}, but shows no user (at ${page.url()})`);
+  const text = await nav.innerText();
+  expect(text.includes(who.name), `the nav should name ${who.name}, it says “${text}”`);
+}
+
+async function signIn(page, who) {
+  await visit(page, '/auth/sign-in');
+  const resp = await submitForm(page, 'form[action="/auth/sign-in"]', { email: who.email, password: who.password });
+  await expectOk(resp, page, `signing in as ${who.email}`);
+  await expectSignedInAs(page, who);
+}
+
+async function advanceClock(secs) {
+  const resp = await fetch(`${CONTROL}/clock/advance?secs=${secs}`, { method: 'POST' });
+  expect(resp.ok, `the control server refused to advance the clock: ${resp.status}`);
+  return resp.text();
+}
+
+/** Collects the `/auth/refresh` requests a page makes. */
+function watchRefreshes(page) {
+  const seen = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname === '/auth/refresh') seen.push(r);
+  });
+  return seen;
+}
+
+/** The refresh cookie each of `requests` carried. */
+async function refreshTokensSent(requests) {
+  return Promise.all(requests.map(async (r) => /lectern_rt=([^;]+)/.exec((await r.allHeaders()).cookie ?? '')?.[1]));
+}
+
+/**
+ * Loads `paths[i]` in `pages[i]`, all at once: each tab's request is held until every tab has
+ * made one, then all go together, carrying the same cookies.
+ */
+async function loadAtOnce(pages, paths) {
+  let release;
+  const everyoneWaiting = new Promise((resolve) => (release = resolve));
+  let held = 0;
+  const gate = async (route) => {
+    held += 1;
+    if (held === pages.length) release();
+    await everyoneWaiting;
+    await route.continue();
+  };
+  for (const [i, p] of pages.entries()) await p.route(url(paths[i]), gate);
+  try {
+    return await Promise.all(pages.map((p, i) => p.goto(url(paths[i]))));
+  } finally {
+    for (const [i, p] of pages.entries()) await p.unroute(url(paths[i]), gate);
+  }
+}
+
+async function accessCookie(context) {
+  return (await context.cookies(BASE)).find((c) => c.name === 'lectern_at')?.value;
+}
+
+function sha256(text) {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** The screenshots taken, for the summary. */
+const shots = [];
+
+/**
+ * Saves a full-page screenshot of `page` at desktop size and at phone size, and checks that
+ * at phone size nothing makes the page scroll sideways.
+ */
+async function shoot(page, name) {
+  await page.setViewportSize(DESKTOP);
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize(PHONE);
+  const m = await page.evaluate(() => {
+    const widest = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+      .filter((e) => !e.closest('.table-wrap, pre'))
+      .slice(0, 3)
+      .map((e) => `<${e.tagName.toLowerCase()}${e.className ? ` class="${e.className}"` : ''}> right=${Math.round(e.getBoundingClientRect().right)}`);
+    return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, widest };
+  });
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize(DESKTOP);
+  shots.push(name);
+  expect(
+    m.scrollWidth <= m.innerWidth,
+    `${name} (${pathOf(page)}) overflows sideways at ${PHONE.width}px: scrollWidth ${m.scrollWidth} > innerWidth ${m.innerWidth}; too wide: ${m.widest.join(', ')}`,
+  );
+}
+
+/** A finished page: the stylesheet applied, the shared header, one h1, a footer. */
+async function expectFinishedLayout(page, name) {
+  const l = await page.evaluate(() => ({
+    styled: getComputedStyle(document.querySelector('.topbar') ?? document.body).display === 'flex',
+    headers: document.querySelectorAll('header.topbar').length,
+    h1: document.querySelectorAll('main h1').length,
+    footer: document.querySelectorAll('footer').length,
+    title: document.title,
+  }));
+  expect(l.styled, `${name}: the stylesheet is not applied`);
+  expect(l.headers === 1 && l.footer === 1, `${name}: expected the shared header and footer`);
+  expect(l.h1 === 1, `${name}: expected one h1 in main, found ${l.h1}`);
+  expect(l.title.endsWith('· Lectern'), `${name}: title “${l.title}” should end with “· Lectern”`);
+}
+
+// ---- what the journeys share -----------------------------------------------------------------
+
+const state = {
+  browser: null,
+  teacher: null, // { context, page }
+  student: null,
+  courseId: null,
+  code: null,
+  materialPath: null,
+  assignmentPath: null,
+  submissionPath: null,
+  gradebookPath: null,
+};
+
+/** Every browser context still open, by who uses it: screenshotted when a journey fails. */
+const open = new Map();
+
+/** A new browser context (its own cookies, like another browser) with one tab. */
+async function newActor(who) {
+  const context = await state.browser.newContext({ viewport: DESKTOP, acceptDownloads: true });
+  context.setDefaultTimeout(15_000);
+  context.setDefaultNavigationTimeout(15_000);
+  context.on('close', () => open.delete(who));
+  open.set(who, context);
+  const page = await context.newPage();
+  return { context, page };
+}
+
+// ---- the journeys ----------------------------------------------------------------------------
+
+/** Journey 2, first half: a teacher signs in, creates a course, adds a material and an assignment, publishes. */
+async function teacherBuildsACourse() {
+  state.teacher = await newActor('teacher');
+  const { page } = state.teacher;
+  await signIn(page, TEACHER);
+
+  await visit(page, '/courses');
+  await page.getByRole('link', { name: 'New course' }).click();
+  await page.waitForURL('**/courses/new');
+  let resp = await submitForm(page, 'form[action="/courses"]', { title: COURSE.title, summary: COURSE.summary });
+  await expectOk(resp, page, 'creating the course');
+  const m = /^\/courses\/([^/?]+)/.exec(pathOf(page));
+  expect(m, `after creating a course the browser should be on its page, it is on ${pathOf(page)}`);
+  state.courseId = m[1];
+  await expectText(page, COURSE.title);
+  expect(await page.locator('h1 .badge.warn', { hasText: 'draft' }).count(), 'a new unpublished course is marked draft');
+  state.code = (await page.locator('code.code').innerText()).trim();
+  expect(/^[0-9A-Z-]{8,20}$/.test(state.code), `the enrollment code looks wrong: “${state.code}”`);
+
+  resp = await submitForm(page, `form[action="/courses/${state.courseId}/materials"]`, {
+    title: MATERIAL.title,
+    body_markdown: MATERIAL.body,
+  });
+  await expectOk(resp, page, 'adding a material');
+  state.materialPath = new URL(page.url()).pathname;
+  expect(await page.locator('article.material strong', { hasText: 'to do' }).count(), 'the material renders its Markdown');
+
+  await visit(page, `/courses/${state.courseId}`);
+  await page.getByRole('link', { name: 'Assignments →' }).click();
+  await page.waitForURL(`**/grading/courses/${state.courseId}`);
+  resp = await submitForm(page, `form[action="/grading/courses/${state.courseId}/assignments"]`, {
+    title: ASSIGNMENT.title,
+    instructions: ASSIGNMENT.instructions,
+    due_at: '2026-12-20T17:00',
+    max_points: ASSIGNMENT.points,
+  });
+  await expectOk(resp, page, 'creating the assignment');
+  await expectText(page, 'The assignment is created.');
+  state.assignmentPath = new URL(page.url()).pathname;
+
+  await visit(page, `/courses/${state.courseId}`);
+  resp = await submitForm(page, `form[action="/courses/${state.courseId}/publish"]`, {}, { button: 'Publish' });
+  await expectOk(resp, page, 'publishing');
+  expect(!(await page.locator('h1 .badge.warn').count()), 'the published course is no longer marked draft');
+  expect(await page.getByRole('button', { name: 'Unpublish' }).count(), 'a published course offers Unpublish');
+}
+
+/** Journey 1, first half: a student signs up, finds the course, enrolls, reads, submits, sees the receipt. */
+async function studentEnrollsAndHandsIn() {
+  state.student = await newActor('student');
+  const { page } = state.student;
+  await visit(page, '/auth/sign-up');
+  let resp = await submitForm(page, 'form[action="/auth/sign-up"]', {
+    display_name: STUDENT.name,
+    email: STUDENT.email,
+    password: STUDENT.password,
+  });
+  await expectOk(resp, page, 'signing up');
+  await expectSignedInAs(page, STUDENT);
+
+  // The catalog: search for the course by part of its title.
+  await visit(page, '/courses');
+  resp = await submitForm(page, 'form[role=search]', { q: 'numerical' });
+  await expectOk(resp, page, 'searching the catalog');
+  expect(pathOf(page).includes('q=numerical'), `the search should be in the URL, it is ${pathOf(page)}`);
+  await page.locator('.grid article h2 a', { hasText: COURSE.title }).click();
+  await page.waitForURL(`**/courses/${state.courseId}`);
+  expect(!(await page.locator('code.code').count()), 'a student never sees the enrollment code');
+
+  // A wrong code first: refused, nothing changes; then the right one.
+  resp = await submitForm(page, `form[action="/courses/${state.courseId}/enroll"]`, { enrollment_code: 'AAAA-BBBB-CCCC' });
+  expect(resp.status() >= 400, `a wrong enrollment code should be refused, got ${resp.status()}`);
+  await visit(page, `/courses/${state.courseId}`);
+  resp = await submitForm(page, `form[action="/courses/${state.courseId}/enroll"]`, { enrollment_code: state.code });
+  await expectOk(resp, page, 'enrolling with the code');
+  expect(await page.getByRole('button', { name: 'Leave this course' }).count(), 'an enrolled student can leave the course');
+
+  // Read the material.
+  await page.getByRole('link', { name: MATERIAL.title }).click();
+  await page.waitForURL(`**${state.materialPath}`);
+  await expectText(page, 'Why 0.1 + 0.2 != 0.3');
+  expect(!(await page.locator('form[action$="/edit"]').count()), 'a student sees no edit form');
+
+  // Hand in the assignment.
+  await visit(page, `/courses/${state.courseId}`);
+  await page.getByRole('link', { name: 'Assignments →' }).click();
+  await page.getByRole('link', { name: ASSIGNMENT.title }).click();
+  await page.waitForURL(`**${state.assignmentPath}`);
+  await expectText(page, ASSIGNMENT.instructions);
+  resp = await submitForm(page, `form[action="${state.assignmentPath}/submissions"]`, { body: ANSWER });
+  await expectOk(resp, page, 'submitting the assignment');
+  state.submissionPath = new URL(page.url()).pathname;
+  await expectText(page, 'Received: attempt 1. Your receipt is below.');
+  const hash = (await page.locator('.receipt code.hash').innerText()).trim();
+  expect(hash === sha256(ANSWER), `the receipt's SHA-256 should be ${sha256(ANSWER)} (of exactly the text sent), it shows ${hash}`);
+  await expectText(page, 'No grade to show yet');
+
+  // The assignment page lists the attempt with the same fingerprint, and no grade yet.
+  await visit(page, state.assignmentPath);
+  const row = page.locator('table tbody tr').first();
+  expect((await row.innerText()).includes(hash), 'the attempt list shows the receipt hash');
+  expect((await row.innerText()).includes('not released'), 'no grade before release');
+}
+
+/** Journey 2, second half: the teacher grades, regrades, releases, opens the gradebook, downloads the CSV. */
+async function teacherGradesAndReleases() {
+  const { page } = state.teacher;
+  await visit(page, state.assignmentPath);
+  await expectText(page, '1 student has submitted.');
+  await page.getByRole('link', { name: 'See and grade the submissions' }).click();
+  await page.waitForURL(`**${state.assignmentPath}/submissions`);
+  const row = page.locator('tbody tr', { hasText: STUDENT.name });
+  expect((await row.innerText()).includes('not graded'), 'the submission is not graded yet');
+  await row.getByRole('link', { name: 'Open and grade' }).click();
+  await page.waitForURL(`**${state.submissionPath}`);
+  await expectText(page, ANSWER);
+
+  const gradeForm = `form[action="${state.submissionPath}/grade"]`;
+  let resp = await submitForm(page, gradeForm, { score: '7.5', feedback: 'Right root; show the halvings.' });
+  await expectOk(resp, page, 'grading');
+  await expectText(page, 'The grade is saved.');
+  await expectText(page, '7.5 / 10');
+  expect(await page.locator('h2', { hasText: 'Regrade' }).count(), 'a graded attempt offers a regrade');
+
+  resp = await submitForm(page, gradeForm, { score: '9', feedback: 'The halvings are in the appendix: well done.' });
+  await expectOk(resp, page, 'regrading');
+  await expectText(page, '9 / 10');
+  const history = page.locator('section', { has: page.locator('h2', { hasText: 'History' }) }).locator('tbody tr');
+  expect((await history.count()) === 2, `the grade history should have 2 entries, it has ${await history.count()}`);
+  const historyText = (await history.allInnerTexts()).join('\n');
+  expect(historyText.includes('7.5') && historyText.includes('9'), `the history shows both scores: ${historyText}`);
+
+  // The student cannot see the grade before release.
+  await visit(state.student.page, state.submissionPath);
+  await expectText(state.student.page, 'No grade to show yet', 'the student\'s receipt before release');
+
+  await visit(page, state.assignmentPath);
+  resp = await submitForm(page, `form[action="${state.assignmentPath}/release"]`);
+  await expectOk(resp, page, 'releasing grades');
+  await expectText(page, 'Grades are released: students now see them.');
+
+  // The gradebook, its chart and its CSV.
+  await visit(page, `/grading/courses/${state.courseId}`);
+  await page.getByRole('link', { name: 'Gradebook' }).click();
+  state.gradebookPath = `/grading/courses/${state.courseId}/gradebook`;
+  await page.waitForURL(`**${state.gradebookPath}`);
+  const cell = page.locator('table.gradebook tbody tr', { hasText: STUDENT.name });
+  expect((await cell.innerText()).includes('9'), `the gradebook row shows the score 9: ${await cell.innerText()}`);
+  const chart = page.locator('svg.distribution');
+  expect((await chart.count()) === 1, `one chart per assignment, found ${await chart.count()}`);
+  const bars = await chart.locator('rect.bar').evaluateAll((rects) =>
+    rects.map((r) => ({ h: r.getBBox().height, w: r.getBBox().width })),
+  );
+  expect(bars.length >= 1, 'the chart has bars');
+  expect(bars.some((b) => b.h > 0 && b.w > 0), `at least one bar is drawn with a size: ${JSON.stringify(bars)}`);
+  const box = await chart.boundingBox();
+  expect(box && box.width > 50 && box.height > 30, `the chart is visible on the page: ${JSON.stringify(box)}`);
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download CSV' }).click(),
+  ]);
+  const csvPath = path.join(ARTIFACTS, 'gradebook.csv');
+  await download.saveAs(csvPath);
+  expect(download.suggestedFilename() === `gradebook-${state.courseId}.csv`, `CSV file name: ${download.suggestedFilename()}`);
+  const lines = (await readFile(csvPath, 'utf8')).split('\r\n');
+  expect(lines[0] === `Student,Student ID,${ASSIGNMENT.title} (max 10)`, `the CSV header row is “${lines[0]}”`);
+  const studentLine = lines.find((l) => l.startsWith(`${STUDENT.name},`));
+  expect(studentLine && /^[^,]+,[0-9a-f-]{36},9$/.test(studentLine), `the CSV row of the student should end with 9: “${studentLine}”`);
+}
+
+/** Journey 1, second half: the student sees the released grade, opens "your token", signs out. */
+async function studentReadsGradeAndSignsOut() {
+  const { page } = state.student;
+  await visit(page, '/courses');
+  await page.locator('header nav').getByRole('link', { name: 'My grades' }).click();
+  await page.waitForURL('**/grading/me/grades');
+  const row = page.locator('tbody tr', { hasText: ASSIGNMENT.title });
+  expect((await row.count()) === 1, 'my grades lists the released assignment');
+  const text = await row.innerText();
+  expect(text.includes('9 / 10') && text.includes(COURSE.title), `my grades shows 9 / 10 for the course: ${text}`);
+  expect(text.includes('well done'), `my grades shows the feedback: ${text}`);
+
+  await page.locator('header nav').getByRole('link', { name: 'Your token' }).click();
+  await page.waitForURL('**/auth/token');
+  await expectText(page, 'Anyone holding it can read it');
+  const header = await page.locator('main pre').first().innerText();
+  expect(header.includes('"EdDSA"') && header.includes('"at+jwt"'), `the token header is shown: ${header}`);
+  const claims = await page.locator('main pre').nth(1).innerText();
+  expect(claims.includes(STUDENT.name) && claims.includes('"student"'), `the claims name the student: ${claims}`);
+
+  await page.locator('header nav').getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL('**/auth/sign-in');
+  expect(!(await page.locator('header nav .who').count()), 'after signing out the nav shows nobody');
+  expect(!(await accessCookie(state.student.context)), 'signing out clears the access cookie');
+  await visit(page, '/grading/me/grades');
+  expect(pathOf(page).startsWith('/auth/sign-in?next='), `a signed-out student is sent to sign in, not ${pathOf(page)}`);
+  await state.student.context.close();
+  state.student = null;
+}
+
+/** Journey 3: an expired access cookie is refreshed transparently, for a page and for a posted form; two tabs at once. */
+async function expiredCookieIsRefreshed() {
+  // A browser of its own, so that whatever happens to this session leaves the others alone.
+  const { context, page } = await newActor('teacher-refreshing');
+  await signIn(page, TEACHER);
+  const refreshes = watchRefreshes(page);
+
+  // A page load.
+  const before = await accessCookie(context);
+  await advanceClock(PAST_EXPIRY_SECS);
+  await visit(page, `/courses/${state.courseId}`);
+  expect(pathOf(page) === `/courses/${state.courseId}`, `the refresh should come back to the course page, not ${pathOf(page)}`);
+  await expectSignedInAs(page, TEACHER);
+  expect(refreshes.some((r) => r.method() === 'GET'), 'the expired cookie should have gone through GET /auth/refresh');
+  expect((await accessCookie(context)) !== before, 'the browser got a fresh access cookie');
+
+  // A form posted after the cookie expired while the page was open: kept through the 307s.
+  await advanceClock(PAST_EXPIRY_SECS);
+  const resp = await submitForm(page, `form[action="/courses/${state.courseId}/materials"]`, {
+    title: 'Written after a coffee break',
+    body_markdown: 'Posted with an expired access cookie.',
+  });
+  await expectOk(resp, page, 'posting a form with an expired access cookie');
+  expect(refreshes.some((r) => r.method() === 'POST'), 'the posted form should have gone through POST /auth/refresh (307 both ways)');
+  expect(/\/materials\/[^/]+$/.test(new URL(page.url()).pathname), `the form ended on the new material, not ${pathOf(page)}`);
+  await expectText(page, 'Posted with an expired access cookie.');
+  await expectSignedInAs(page, TEACHER);
+
+  // Two open tabs of one browser, both with the expired cookie, loading a page at the same
+  // moment: both are sent through the refresh and both end signed in.
+  const second = await context.newPage();
+  await visit(second, '/auth/token');
+  const refreshes2 = watchRefreshes(second);
+  const countBefore = refreshes.length;
+  await advanceClock(PAST_EXPIRY_SECS);
+  const [a, b] = await loadAtOnce([page, second], [`/courses/${state.courseId}`, '/auth/sessions']);
+  expect(a.status() === 200 && b.status() === 200, `both tabs load (statuses ${a.status()}, ${b.status()})`);
+  expect(pathOf(page) === `/courses/${state.courseId}` && pathOf(second) === '/auth/sessions', `both tabs end where they were going: ${pathOf(page)}, ${pathOf(second)}`);
+  await expectSignedInAs(page, TEACHER);
+  await expectSignedInAs(second, TEACHER);
+  expect(refreshes.length > countBefore && refreshes2.length > 0, `both tabs refreshed (first ${refreshes.length - countBefore}, second ${refreshes2.length})`);
+
+  // The same with the two refreshes themselves held until both are asked, so that both present
+  // the same refresh token: the first rotates it, the grace window gives the second the same successor.
+  await advanceClock(PAST_EXPIRY_SECS);
+  const next = (p) => `/auth/refresh?next=${encodeURIComponent(p)}`;
+  const before2 = [refreshes.length, refreshes2.length];
+  const [c, d] = await loadAtOnce([page, second], [next(`/courses/${state.courseId}`), next('/auth/sessions')]);
+  expect(c.status() === 200 && d.status() === 200, `both tabs load after refreshing at once (statuses ${c.status()}, ${d.status()})`);
+  const presented = await refreshTokensSent([refreshes[before2[0]], refreshes2[before2[1]]]);
+  expect(presented[0] && presented[0] === presented[1], 'both tabs presented the same refresh token at once');
+  await expectSignedInAs(page, TEACHER);
+  await expectSignedInAs(second, TEACHER);
+  // And both stay signed in afterwards: the session was not ended as a refresh-token reuse.
+  await Promise.all([page.reload(), second.reload()]);
+  await expectSignedInAs(page, TEACHER);
+  await expectSignedInAs(second, TEACHER);
+  await visit(second, '/auth/token');
+  await expectSignedInAs(second, TEACHER);
+  await context.close();
+}
+
+/** Journey 4: a form without its CSRF token, or from another origin, is refused and changes nothing. */
+async function forgedFormsAreRefused() {
+  const { page } = state.teacher;
+  const coursePath = `/courses/${state.courseId}`;
+  const editForm = `form[action="${coursePath}/edit"]`;
+
+  // 1. The edit form with its hidden CSRF field removed.
+  await visit(page, coursePath);
+  await page.locator(`${editForm} input[name=csrf_token]`).evaluate((input) => input.remove());
+  let resp = await submitForm(page, editForm, { title: 'Taken over (no token)' });
+  expect(resp.status() === 403, `a form without its CSRF token should be refused with 403, got ${resp.status()}`);
+  await expectText(page, '403');
+  await shoot(page, 'refused-403');
+
+  // 2. Sign-out without the token: the session stays.
+  await visit(page, coursePath);
+  await page.locator('header form[action="/auth/sign-out"] input[name=csrf_token]').evaluate((input) => input.remove());
+  resp = await submitForm(page, 'header form[action="/auth/sign-out"]');
+  expect(resp.status() === 403, `sign-out without its token should be refused, got ${resp.status()}`);
+
+  // 3. A page on another origin (same host, another port) auto-submitting forms to Lectern. It
+  //    even carries the teacher's real CSRF token: only the origin check stands in its way.
+  await visit(page, coursePath);
+  const token = await page.locator(`${editForm} input[name=csrf_token]`).inputValue();
+  const evil = http.createServer((req, res) => {
+    const target = req.url === '/sign-out' ? '/auth/sign-out' : `${coursePath}/edit`;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>Win a prize</title>
+      <form method="post" action="${url(target)}">
+        <input type="hidden" name="csrf_token" value="${token}">
+        <input type="hidden" name="title" value="Taken over (other origin)">
+        <input type="hidden" name="summary" value="pwned">
+      </form>
+      <script>document.forms[0].submit()</script>`);
+  });
+  await new Promise((resolve) => evil.listen(0, '127.0.0.1', resolve));
+  const evilOrigin = `http://127.0.0.1:${evil.address().port}`;
+  try {
+    for (const which of ['/edit', '/sign-out']) {
+      const [landed] = await Promise.all([
+        page.waitForNavigation({ url: (u) => u.origin === new URL(BASE).origin }),
+        page.goto(`${evilOrigin}${which}`),
+      ]);
+      expect(landed.status() === 403, `a form posted from ${evilOrigin} (${which}) should be refused with 403, got ${landed.status()}`);
+      await expectText(page, 'came from another site');
+    }
+  } finally {
+    evil.close();
+  }
+
+  // Nothing changed: same title and summary, still signed in.
+  await visit(page, coursePath);
+  await expectSignedInAs(page, TEACHER);
+  const title = await page.locator('main h1').innerText();
+  expect(title.startsWith(COURSE.title) && !title.includes('Taken over'), `the course title is unchanged: “${title}”`);
+  const summary = await page.locator(`${editForm} textarea[name=summary]`).inputValue();
+  expect(summary === COURSE.summary, `the summary is unchanged: “${summary}”`);
+}
+
+/** Journey 5: each main page at desktop and phone size, saved as artifacts; none overflows on a phone. */
+async function screenshotsOfMainPages() {
+  const anon = await newActor('anonymous');
+  await visit(anon.page, '/auth/sign-in');
+  await expectFinishedLayout(anon.page, 'sign-in');
+  await shoot(anon.page, 'sign-in');
+  await visit(anon.page, '/auth/sign-up');
+  await shoot(anon.page, 'sign-up');
+  await anon.context.close();
+
+  const student = await newActor('student-again');
+  await signIn(student.page, STUDENT);
+  const studentPages = [
+    ['catalog', '/courses'],
+    ['course-student', `/courses/${state.courseId}`],
+    ['material', state.materialPath],
+    ['assignment-student', state.assignmentPath],
+    ['receipt', state.submissionPath],
+    ['my-grades', '/grading/me/grades'],
+    ['your-token', '/auth/token'],
+    ['sessions', '/auth/sessions'],
+  ];
+  const failures = [];
+  for (const [name, p] of studentPages) {
+    await visit(student.page, p);
+    try {
+      await expectFinishedLayout(student.page, name);
+      await shoot(student.page, name);
+    } catch (e) {
+      if (!(e instanceof Failure)) throw e;
+      failures.push(e.message);
+    }
+  }
+  await student.context.close();
+
+  const { page } = state.teacher;
+  const teacherPages = [
+    ['course-teacher', `/courses/${state.courseId}`],
+    ['assignments', `/grading/courses/${state.courseId}`],
+    ['assignment-teacher', state.assignmentPath],
+    ['submissions', `${state.assignmentPath}/submissions`],
+    ['submission-grading', state.submissionPath],
+    ['gradebook', state.gradebookPath],
+    ['new-course', '/courses/new'],
+  ];
+  for (const [name, p] of teacherPages) {
+    await visit(page, p);
+    try {
+      await expectFinishedLayout(page, name);
+      await shoot(page, name);
+    } catch (e) {
+      if (!(e instanceof Failure)) throw e;
+      failures.push(e.message);
+    }
+  }
+  expect(failures.length === 0, failures.join('\n'));
+}
+
+// ---- the runner ------------------------------------------------------------------------------
+
+// The first four make the data the others use (`builds: true`): when one of them fails, the
+// rest are skipped; the last three run whatever happened to the others.
+const journeys = [
+  { builds: true, name: 'teacher signs in, creates a course, adds a material and an assignment, publishes', run: teacherBuildsACourse },
+  { builds: true, name: 'student signs up, finds the course, enrolls with the code, reads, submits, sees the receipt', run: studentEnrollsAndHandsIn },
+  { builds: true, name: 'teacher grades and regrades, releases, opens the gradebook (chart drawn) and downloads the CSV', run: teacherGradesAndReleases },
+  { builds: true, name: 'student sees the released grade, opens "your token", signs out', run: studentReadsGradeAndSignsOut },
+  { name: 'an expired access cookie is refreshed transparently (page, form post, two tabs at once)', run: expiredCookieIsRefreshed },
+  { name: 'forms without their CSRF token or from another origin are refused and change nothing', run: forgedFormsAreRefused },
+  { name: 'screenshots of each main page at desktop and phone size, no sideways overflow', run: screenshotsOfMainPages },
+];
+
+async function main() {
+  const started = Date.now();
+  await mkdir(ARTIFACTS, { recursive: true });
+  for (const stale of (await readdir(ARTIFACTS)).filter((f) => f.startsWith('FAILED-'))) {
+    await rm(path.join(ARTIFACTS, stale));
+  }
+  state.browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  console.log(`browser: Chromium ${state.browser.version()} at ${CHROMIUM}; Lectern at ${BASE}`);
+  let passed = 0;
+  let failed = 0;
+  let broken = false;
+  for (const { builds, name, run } of journeys) {
+    if (broken) {
+      console.log(`skip     ${name} (a journey that makes its data failed)`);
+      continue;
+    }
+    const t0 = Date.now();
+    try {
+      await run();
+      passed += 1;
+      console.log(`ok       ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failed += 1;
+      broken ||= Boolean(builds);
+      console.log(`FAILED   ${name} (${Date.now() - t0} ms)\n${e instanceof Failure ? e.message : e.stack}`);
+      for (const [who, context] of open) {
+        for (const [i, p] of context.pages().entries()) {
+          const file = path.join(ARTIFACTS, `FAILED-${passed + failed}-${who}-tab${i + 1}.png`);
+          await p.screenshot({ path: file, fullPage: true }).catch(() => {});
+          console.log(`         the ${who}'s tab ${i + 1} was at ${p.url()}: ${file}`);
+        }
+      }
+    }
+  }
+  await state.browser.close();
+  const list = shots.map((s) => `${s}-desktop.png, ${s}-phone.png`).join('\n  ');
+  await writeFile(path.join(ARTIFACTS, 'index.txt'), `Screenshots of Lectern's pages (desktop ${DESKTOP.width}x${DESKTOP.height}, phone ${PHONE.width}x${PHONE.height}):\n  ${list}\n`);
+  console.log(`screenshots in ${ARTIFACTS}: ${shots.length * 2} (${shots.join(', ')})`);
+  console.log(`browser journeys took ${((Date.now() - started) / 1000).toFixed(1)} s: ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch(async (e) => {
+  console.error(`journeys.mjs crashed: ${e.stack ?? e}`);
+  await state.browser?.close().catch(() => {});
+  process.exit(1);
+});
