@@ -356,7 +356,14 @@ async fn the_course_journey_in_pages(backend: Backend) {
 
     let mut edsger = Browser::new(&app);
     edsger.sign_in("edsger@example.org", STUDENT_PASSWORD).await;
-    assert_eq!(edsger.get(&material_path).await.status(), 403, "not enrolled: no materials");
+    let refused = edsger.get(&material_path).await;
+    assert_eq!(refused.status(), 403, "not enrolled: no materials");
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("403"), "a friendly error page");
+    assert!(
+        !html.contains("href=\"/auth/sign-in\""),
+        "the error page must not suggest signing in to someone signed in"
+    );
     let (html, token) = edsger.page(&course_path).await;
     assert!(!html.contains("Ownership"));
     let resp = edsger

@@ -23,11 +23,19 @@ pub struct PageCtx {
     /// Goes into a hidden `csrf_token` field of every form on the page.
     pub csrf_token: String,
     pub flash: Option<String>,
+    /// Error pages are rendered without the request, so they cannot tell who is signed in:
+    /// their navigation then offers neither "Sign in" nor a user's links, only neutral ones.
+    pub unknown_user: bool,
 }
 
 impl PageCtx {
     pub fn anonymous() -> Self {
         Self::default()
+    }
+
+    /// For an error page: nobody is known to be signed in or out.
+    pub fn unknown() -> Self {
+        Self { unknown_user: true, ..Self::default() }
     }
 
     /// For a page that anonymous visitors post forms from (sign-in, sign-up).
@@ -36,7 +44,12 @@ impl PageCtx {
     }
 
     pub fn for_user(user: &AuthUser, csrf_token: String) -> Self {
-        Self { user: Some(UserView { name: user.name.clone(), role: user.role }), csrf_token, flash: None }
+        Self {
+            user: Some(UserView { name: user.name.clone(), role: user.role }),
+            csrf_token,
+            flash: None,
+            unknown_user: false,
+        }
     }
 
     pub fn with_flash(mut self, flash: Option<String>) -> Self {

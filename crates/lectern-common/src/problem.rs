@@ -126,7 +126,7 @@ impl Problem {
     /// The same error as a page for people.
     pub fn to_html_response(&self) -> HttpResponse {
         let page = ErrorPage {
-            ctx: crate::PageCtx::anonymous(),
+            ctx: crate::PageCtx::unknown(),
             status: self.status.as_u16(),
             title: self.title(),
             detail: &self.detail,
