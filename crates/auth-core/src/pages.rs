@@ -16,6 +16,7 @@ use lectern_common::extract::{
     ACCESS_COOKIE, AnonForm, Identity, REFRESH_COOKIE, SecureForm, removal_cookie, safe_next, urlencode,
 };
 use lectern_common::ids::SessionId;
+use lectern_common::page::render_with_status;
 use lectern_common::problem::{IntoProblem, PageError, Problem};
 use lectern_common::{PageCtx, PageUser};
 use serde::Deserialize;
@@ -91,17 +92,6 @@ struct TokenPage {
     claims_json: String,
     claims: Vec<ClaimView>,
     segments: [usize; 3],
-}
-
-fn render(page: &impl Template, status: StatusCode) -> Result<HttpResponse, PageError> {
-    let html = page.render().map_err(|e| {
-        tracing::error!(error = %e, "template failed to render");
-        PageError(Problem::internal())
-    })?;
-    Ok(HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(html))
 }
 
 fn identity(req: &HttpRequest) -> Result<web::Data<Identity>, PageError> {
@@ -184,7 +174,7 @@ pub async fn sign_in_form(req: HttpRequest, query: web::Query<NextQuery>) -> Res
     let id = identity(&req)?;
     let (ctx, cookie) = pre_session(&req, &id);
     let page = SignInPage { ctx, next: safe_next(query.next.as_deref()), email: String::new(), error: None };
-    Ok(with_cookie(render(&page, StatusCode::OK)?, cookie))
+    Ok(with_cookie(render_with_status(&page, StatusCode::OK)?, cookie))
 }
 
 pub async fn sign_in(
@@ -203,7 +193,7 @@ pub async fn sign_in(
             let (ctx, cookie) = pre_session(&req, &id);
             let problem = e.problem();
             let page = SignInPage { ctx, next, email: form.email, error: Some(e.to_string()) };
-            let mut resp = with_cookie(render(&page, problem.status)?, cookie);
+            let mut resp = with_cookie(render_with_status(&page, problem.status)?, cookie);
             if let Some(v) = problem.retry_after.and_then(|secs| header::HeaderValue::from_str(&secs.to_string()).ok())
             {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
@@ -224,7 +214,7 @@ pub async fn sign_up_form(req: HttpRequest, query: web::Query<NextQuery>) -> Res
         display_name: String::new(),
         error: None,
     };
-    Ok(with_cookie(render(&page, StatusCode::OK)?, cookie))
+    Ok(with_cookie(render_with_status(&page, StatusCode::OK)?, cookie))
 }
 
 pub async fn sign_up(
@@ -251,7 +241,7 @@ pub async fn sign_up(
                 display_name: form.display_name,
                 error: Some(e.to_string()),
             };
-            Ok(with_cookie(render(&page, status)?, cookie))
+            Ok(with_cookie(render_with_status(&page, status)?, cookie))
         }
         Err(e) => Err(e.into()),
     }
@@ -318,7 +308,7 @@ pub async fn sessions(
         })
         .collect();
     let flash = query.ended.map(|_| "That session is signed out.".to_owned());
-    render(&SessionsPage { ctx: user.ctx(&req).with_flash(flash), sessions }, StatusCode::OK)
+    render_with_status(&SessionsPage { ctx: user.ctx(&req).with_flash(flash), sessions }, StatusCode::OK)
 }
 
 pub async fn end_session(
@@ -412,5 +402,5 @@ pub async fn token(req: HttpRequest, user: PageUser) -> Result<HttpResponse, Pag
         claims: rows,
         segments: [h.len(), p.len(), s.len()],
     };
-    render(&page, StatusCode::OK)
+    render_with_status(&page, StatusCode::OK)
 }

@@ -7,11 +7,11 @@ use crate::service::{
     CoursePatch, CourseState, CourseView, EnrollRequest, MaterialItem, MaterialPatch, MaterialView, NewCourse,
     NewMaterial,
 };
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use lectern_common::extract::{SecureForm, urlencode};
 use lectern_common::ids::{CourseId, MaterialId, UserId};
+use lectern_common::page::{render, see_other};
 use lectern_common::pagination::{PageParams, Pagination};
 use lectern_common::problem::{PageError, Problem};
 use lectern_common::web_config::large_bodies;
@@ -57,21 +57,6 @@ struct MaterialPage {
     course: CourseView,
     material: MaterialView,
     is_teacher: bool,
-}
-
-fn render(page: &impl Template) -> Result<HttpResponse, PageError> {
-    let html = page.render().map_err(|e| {
-        tracing::error!(error = %e, "template failed to render");
-        PageError(Problem::internal())
-    })?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(html))
-}
-
-fn see_other(to: String) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, to)).finish()
 }
 
 fn flash(done: Option<&str>) -> Option<String> {

@@ -13,35 +13,17 @@ use crate::gradebook::{AssignmentStats, Gradebook};
 use crate::service::{
     AssignmentView, GradingState, HistoryItem, MyGrade, NewAssignment, ScoreInput, SubmissionDetail, SubmissionItem,
 };
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use course_service::CourseAccess;
 use lectern_common::extract::SecureForm;
 use lectern_common::ids::{AssignmentId, CourseId, SubmissionId};
+use lectern_common::page::{render, see_other};
 use lectern_common::pagination::{PageParams, Paginated, Pagination};
-use lectern_common::problem::{PageError, Problem};
+use lectern_common::problem::PageError;
 use lectern_common::{PageCtx, PageUser};
 use serde::Deserialize;
 use token_claims::Role;
-
-fn render(page: &impl Template) -> Result<HttpResponse, PageError> {
-    let html = page.render().map_err(|e| {
-        tracing::error!(error = %e, "template failed to render");
-        PageError(Problem::internal())
-    })?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(html))
-}
-
-fn see_other(to: String) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
-}
 
 /// Previous and next page numbers of a list, for its pager.
 struct Pager {

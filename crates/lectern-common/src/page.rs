@@ -57,3 +57,31 @@ impl PageCtx {
         self
     }
 }
+
+/// Renders a page as a 200 reply that is never cached (pages carry names, grades and CSRF tokens).
+pub fn render(page: &impl askama::Template) -> Result<actix_web::HttpResponse, crate::problem::PageError> {
+    render_with_status(page, actix_web::http::StatusCode::OK)
+}
+
+/// Renders a page with this status; a template failure is logged and answered as a 500 page.
+pub fn render_with_status(
+    page: &impl askama::Template,
+    status: actix_web::http::StatusCode,
+) -> Result<actix_web::HttpResponse, crate::problem::PageError> {
+    let html = page.render().map_err(|e| {
+        tracing::error!(error = %e, "template failed to render");
+        crate::problem::PageError(crate::problem::Problem::internal())
+    })?;
+    Ok(actix_web::HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(html))
+}
+
+/// The redirect after a successful form post (post/redirect/get).
+pub fn see_other(to: String) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, to))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
