@@ -449,4 +449,73 @@ mod tests {
         assert_eq!(origin_of("https://lectern.example/app"), "https://lectern.example");
         assert_eq!(urlencode("/courses?q=a b&x=1"), "%2Fcourses%3Fq%3Da+b%26x%3D1");
     }
+
+    mod extractors {
+        #![allow(clippy::unwrap_used)]
+        use super::super::*;
+        use actix_web::{App, HttpResponse, test, web};
+        use token_claims::{Audience, KeySet, ManualClock, RevokedSessions, VerifierConfig};
+
+        fn identity() -> web::Data<Identity> {
+            let clock = ManualClock::new(time::OffsetDateTime::UNIX_EPOCH);
+            let verifier = token_claims::Verifier::new(
+                VerifierConfig::new("lectern", Audience::Courses),
+                KeySet::default(),
+                Arc::new(clock),
+                Arc::new(RevokedSessions::new()),
+            )
+            .unwrap();
+            web::Data::new(Identity::new(Arc::new(verifier), CsrfKey::new([1; 64]), "http://127.0.0.1:8080"))
+        }
+
+        async fn who(user: MaybeAuthUser) -> HttpResponse {
+            HttpResponse::Ok().body(if user.0.is_some() { "someone" } else { "anonymous" })
+        }
+
+        async fn page(user: PageUser) -> HttpResponse {
+            HttpResponse::Ok().body(user.name.clone())
+        }
+
+        #[actix_web::test]
+        async fn maybe_auth_user_is_anonymous_without_a_token_but_refuses_a_bad_one() {
+            let app = test::init_service(App::new().app_data(identity()).route("/who", web::get().to(who))).await;
+            let resp = test::call_service(&app, test::TestRequest::get().uri("/who").to_request()).await;
+            assert_eq!(resp.status(), 200);
+            assert_eq!(test::read_body(resp).await, "anonymous");
+            let bad =
+                test::TestRequest::get().uri("/who").insert_header(("authorization", "Bearer a.b.c")).to_request();
+            let resp = test::call_service(&app, bad).await;
+            assert_eq!(resp.status(), 401, "a bad token is not the same as no token");
+            assert_eq!(
+                resp.headers().get("www-authenticate").unwrap(),
+                r#"Bearer realm="lectern", error="invalid_token""#
+            );
+            let cookie = test::TestRequest::get()
+                .uri("/who")
+                .cookie(actix_web::cookie::Cookie::new(ACCESS_COOKIE, "x.y.z"))
+                .to_request();
+            assert_eq!(test::call_service(&app, cookie).await.status(), 401, "a bad cookie too");
+            let query = test::TestRequest::get().uri("/who?access_token=abc").to_request();
+            assert_eq!(test::call_service(&app, query).await.status(), 401, "a token in the query string");
+        }
+
+        #[actix_web::test]
+        async fn page_user_redirects_anonymous_visitors_and_clears_bad_cookies() {
+            let app = test::init_service(App::new().app_data(identity()).route("/courses", web::get().to(page))).await;
+            let resp = test::call_service(&app, test::TestRequest::get().uri("/courses?q=a").to_request()).await;
+            assert_eq!(resp.status(), 303);
+            assert_eq!(resp.headers().get("location").unwrap(), "/auth/sign-in?next=%2Fcourses%3Fq%3Da");
+            let bad = test::TestRequest::get()
+                .uri("/courses")
+                .cookie(actix_web::cookie::Cookie::new(ACCESS_COOKIE, "x.y.z"))
+                .to_request();
+            let resp = test::call_service(&app, bad).await;
+            assert_eq!(resp.status(), 303);
+            let set_cookie = resp.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+            assert!(set_cookie.starts_with("lectern_at=;") && set_cookie.contains("Max-Age=0"), "{set_cookie}");
+            let post = test::TestRequest::post().uri("/courses").to_request();
+            let app = test::init_service(App::new().app_data(identity()).route("/courses", web::post().to(page))).await;
+            assert_eq!(test::call_service(&app, post).await.status(), 307, "a posted form is kept for after sign-in");
+        }
+    }
 }
