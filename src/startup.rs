@@ -13,6 +13,7 @@ use lectern_common::health::Readiness;
 use lectern_common::jwks::JwksSource;
 use lectern_common::metrics::Metrics;
 use lectern_common::net::TrustedProxies;
+use lectern_common::openapi::{self, OpenApiJson};
 use lectern_common::revocation::{RevocationSync, load_or_create_secret};
 use lectern_common::{Config, Identity, middleware, web_config};
 use std::net::TcpListener;
@@ -121,6 +122,16 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>, which: ServiceSet) 
     Ok(Parts { db, auth, revoked, csrf: CsrfKey::new(csrf_key) })
 }
 
+/// `GET /api/openapi.json`: the documents of the services this process mounts, merged once.
+fn openapi_json(which: ServiceSet) -> anyhow::Result<OpenApiJson> {
+    let docs = [
+        which.has_auth().then(auth_core::openapi),
+        which.has_courses().then(course_service::openapi),
+        which.has_grading().then(grading_service::openapi),
+    ];
+    OpenApiJson::new(&openapi::merge("Lectern", docs.into_iter().flatten())).context("serializing the OpenAPI document")
+}
+
 impl Application {
     /// Binds `config.addr` and builds the server.
     pub async fn build(config: Config, clock: Arc<dyn Clock>, which: ServiceSet) -> anyhow::Result<Self> {
@@ -182,6 +193,7 @@ impl Application {
             (None, None) => {}
         }
 
+        let api_doc = openapi_json(which)?;
         let readiness = web::Data::new(Readiness { db, jwks });
         let metrics = web::Data::new(metrics);
         let trusted = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
@@ -195,6 +207,7 @@ impl Application {
                 .app_data(trusted.clone())
                 .configure(|cfg| lectern_common::health::configure(cfg, readiness.clone()))
                 .configure(lectern_common::assets::configure)
+                .configure(|cfg| lectern_common::openapi::configure(cfg, api_doc.clone()))
                 .configure(web_config::standard);
             if let Some(state) = &auth_data {
                 app = app.configure(|cfg| auth_core::configure(cfg, state.clone(), auth_identity.clone()));

@@ -12,6 +12,7 @@ mod courses;
 mod deploy;
 mod grading;
 mod keys;
+mod openapi;
 mod ops;
 mod pages;
 mod security;

@@ -59,6 +59,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AuthState>, iden
     .service(web::scope("/.well-known").app_data(state).route("/jwks.json", web::get().to(api::jwks)));
 }
 
+/// The OpenAPI document of auth-core's JSON API (`/api/auth`, `/.well-known`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <api::ApiDoc as utoipa::OpenApi>::openapi()
+}
+
 /// In the all-in-one shape the verifiers take keys straight from the key ring in the database:
 /// an unknown `kid` (a key rotated in by the CLI a moment ago) reloads it.
 pub struct KeyRingSource {

@@ -60,23 +60,29 @@ pub struct ClientInfo {
 }
 
 /// A token pair, as `/api/auth/token` and `/api/auth/refresh` return it.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Issued {
+    /// An EdDSA-signed JWT for `Authorization: Bearer`.
     pub access_token: String,
+    #[schema(value_type = String, example = "Bearer")]
     pub token_type: &'static str,
+    /// Seconds until the access token expires.
     pub expires_in: u64,
+    /// Single use: `POST /api/auth/refresh` spends it and returns a new one.
     pub refresh_token: String,
+    /// Seconds until the refresh token expires.
     pub refresh_expires_in: u64,
     #[serde(skip)]
     pub session: SessionId,
 }
 
 /// The public view of an account.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Account {
     pub id: UserId,
     pub email: String,
     pub display_name: String,
+    #[schema(value_type = lectern_common::openapi::RoleSchema)]
     pub role: Role,
 }
 

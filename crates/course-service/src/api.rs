@@ -1,25 +1,73 @@
 //! The JSON API of course-service (API.md, Courses). Each handler's signature says who may call it.
 
 use crate::error::CourseError;
+use crate::service::{CourseItem, CourseView, EnrollmentView, MaterialItem, MaterialView};
 use crate::service::{CoursePatch, CourseState, EnrollRequest, MaterialPatch, NewCourse, NewMaterial};
 use actix_web::{HttpResponse, web};
 use lectern_common::ids::{CourseId, MaterialId, UserId};
-use lectern_common::pagination::PageParams;
+use lectern_common::openapi::{BearerAuth, ProblemDocument};
+use lectern_common::pagination::{PageParams, Paginated};
 use lectern_common::{AuthUser, Teacher};
 use serde::Deserialize;
 
 /// `?q=&page=&per_page=` (flattening `PageParams` would not parse numbers from a query string).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CatalogQuery {
+    /// Filters by title (at most 200 characters).
     pub q: Option<String>,
+    /// 1-based page number (default 1).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
+    /// Items per page (default 20, at most 100).
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
 }
+
+/// course-service's part of `GET /api/openapi.json` (see `crate::openapi()`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Lectern course-service", description = "The catalog, enrollments and materials."),
+    paths(
+        catalog,
+        create,
+        get,
+        patch,
+        enroll,
+        unenroll,
+        students,
+        materials,
+        create_material,
+        material,
+        patch_material,
+        delete_material
+    ),
+    components(schemas(ProblemDocument)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "courses", description = "The catalog and enrollments"),
+        (name = "materials", description = "A course's reading material")
+    )
+)]
+pub struct ApiDoc;
 
 fn problem_page(params: PageParams) -> Result<lectern_common::pagination::Pagination, actix_web::Error> {
     params.validate().map_err(actix_web::Error::from)
 }
 
+/// The catalog: published courses, plus a teacher's own drafts.
+#[utoipa::path(
+    get,
+    path = "/api/courses",
+    tag = "courses",
+    security(("bearer" = [])),
+    params(CatalogQuery),
+    responses(
+        (status = 200, description = "A page of courses", body = Paginated<CourseItem>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`q`, `page` or `per_page` out of range", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn catalog(
     state: web::Data<CourseState>,
     user: AuthUser,
@@ -33,6 +81,22 @@ pub async fn catalog(
     Ok(HttpResponse::Ok().json(state.catalog(&user, query.q, page).await?))
 }
 
+/// Creates a course; its creator teaches it.
+#[utoipa::path(
+    post,
+    path = "/api/courses",
+    operation_id = "create_course",
+    tag = "courses",
+    security(("bearer" = [])),
+    request_body = NewCourse,
+    responses(
+        (status = 201, description = "The course, with its `enrollment_code`", body = CourseView,
+            headers(("Location" = String, description = "The new course"))),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only teachers create courses", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "An empty title or a too long summary; `errors` names the field", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create(
     state: web::Data<CourseState>,
     teacher: Teacher,
@@ -42,6 +106,20 @@ pub async fn create(
     Ok(HttpResponse::Created().insert_header(("location", format!("/api/courses/{}", course.id))).json(course))
 }
 
+/// One course (`enrollment_code` only for its teachers).
+#[utoipa::path(
+    get,
+    path = "/api/courses/{id}",
+    operation_id = "get_course",
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course")),
+    responses(
+        (status = 200, description = "The course", body = CourseView),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn get(
     state: web::Data<CourseState>,
     user: AuthUser,
@@ -50,6 +128,23 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(state.course(&user, id.into_inner()).await?))
 }
 
+/// Changes any of `title`, `summary`, `published`.
+#[utoipa::path(
+    patch,
+    path = "/api/courses/{id}",
+    operation_id = "update_course",
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course")),
+    request_body = CoursePatch,
+    responses(
+        (status = 200, description = "The course as changed", body = CourseView),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of this course may change it", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A field broke a rule; `errors` names it", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn patch(
     state: web::Data<CourseState>,
     user: AuthUser,
@@ -59,6 +154,23 @@ pub async fn patch(
     Ok(HttpResponse::Ok().json(state.update_course(&user, id.into_inner(), body.into_inner()).await?))
 }
 
+/// Enrolls: a student with `enrollment_code`, or a teacher of the course enrolls a student by `student_email`.
+#[utoipa::path(
+    post,
+    path = "/api/courses/{id}/enrollments",
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course")),
+    request_body = EnrollRequest,
+    responses(
+        (status = 201, description = "Enrolled", body = EnrollmentView),
+        (status = 200, description = "Already enrolled", body = EnrollmentView),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "A wrong enrollment code, or a teacher who does not teach this course", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "The needed field is missing, or no student has this email", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn enroll(
     state: web::Data<CourseState>,
     user: AuthUser,
@@ -69,6 +181,20 @@ pub async fn enroll(
     Ok(if created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(enrollment))
 }
 
+/// Ends an enrollment (a teacher of the course, or that student); submissions and grades are kept.
+#[utoipa::path(
+    delete,
+    path = "/api/courses/{id}/enrollments/{student_id}",
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course"), ("student_id" = UserId, Path, description = "The enrolled student")),
+    responses(
+        (status = 204, description = "The enrollment is ended"),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Neither a teacher of this course nor that student", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course visible to the caller, or the student is not enrolled", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn unenroll(
     state: web::Data<CourseState>,
     user: AuthUser,
@@ -79,6 +205,21 @@ pub async fn unenroll(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The course's enrolled students.
+#[utoipa::path(
+    get,
+    path = "/api/courses/{id}/enrollments",
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course"), PageParams),
+    responses(
+        (status = 200, description = "A page of enrollments", body = Paginated<EnrollmentView>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of this course may list its students", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`page` or `per_page` out of range", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn students(
     state: web::Data<CourseState>,
     user: AuthUser,
@@ -89,6 +230,21 @@ pub async fn students(
     Ok(HttpResponse::Ok().json(state.students(&user, id.into_inner(), page).await?))
 }
 
+/// The course's materials, in order.
+#[utoipa::path(
+    get,
+    path = "/api/courses/{id}/materials",
+    tag = "materials",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course"), PageParams),
+    responses(
+        (status = 200, description = "A page of materials", body = Paginated<MaterialItem>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Visible, but the caller neither teaches nor is enrolled", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`page` or `per_page` out of range", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn materials(
     state: web::Data<CourseState>,
     user: AuthUser,
@@ -99,6 +255,24 @@ pub async fn materials(
     Ok(HttpResponse::Ok().json(state.materials(&user, id.into_inner(), page).await?))
 }
 
+/// Adds a material (Markdown, up to 50,000 characters; bodies up to 512 KiB).
+#[utoipa::path(
+    post,
+    path = "/api/courses/{id}/materials",
+    tag = "materials",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course")),
+    request_body = NewMaterial,
+    responses(
+        (status = 201, description = "The material, with its sanitised HTML", body = MaterialView,
+            headers(("Location" = String, description = "The new material"))),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of this course may add materials", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 512 KiB", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A field broke a rule; `errors` names it", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create_material(
     state: web::Data<CourseState>,
     user: AuthUser,
@@ -109,6 +283,21 @@ pub async fn create_material(
     Ok(HttpResponse::Created().insert_header(("location", format!("/api/materials/{}", material.id))).json(material))
 }
 
+/// One material, with `body_html` sanitised.
+#[utoipa::path(
+    get,
+    path = "/api/materials/{id}",
+    operation_id = "get_material",
+    tag = "materials",
+    security(("bearer" = [])),
+    params(("id" = MaterialId, Path, description = "The material")),
+    responses(
+        (status = 200, description = "The material", body = MaterialView),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Visible, but the caller neither teaches nor is enrolled", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such material, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn material(
     state: web::Data<CourseState>,
     user: AuthUser,
@@ -117,6 +306,24 @@ pub async fn material(
     Ok(HttpResponse::Ok().json(state.material(&user, id.into_inner()).await?.0))
 }
 
+/// Changes any of `title`, `body_markdown`, `position`.
+#[utoipa::path(
+    patch,
+    path = "/api/materials/{id}",
+    operation_id = "update_material",
+    tag = "materials",
+    security(("bearer" = [])),
+    params(("id" = MaterialId, Path, description = "The material")),
+    request_body = MaterialPatch,
+    responses(
+        (status = 200, description = "The material as changed", body = MaterialView),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of its course may change it", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such material, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 512 KiB", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A field broke a rule; `errors` names it", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn patch_material(
     state: web::Data<CourseState>,
     user: AuthUser,
@@ -126,6 +333,20 @@ pub async fn patch_material(
     Ok(HttpResponse::Ok().json(state.update_material(&user, id.into_inner(), body.into_inner()).await?))
 }
 
+/// Deletes a material.
+#[utoipa::path(
+    delete,
+    path = "/api/materials/{id}",
+    tag = "materials",
+    security(("bearer" = [])),
+    params(("id" = MaterialId, Path, description = "The material")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of its course may delete it", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such material, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn delete_material(
     state: web::Data<CourseState>,
     user: AuthUser,

@@ -23,6 +23,11 @@ use lectern_common::Identity;
 use lectern_common::web_config::{self, large_bodies};
 pub use service::CourseState;
 
+/// The OpenAPI document of course-service's JSON API (`/api/courses`, `/api/materials`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <api::ApiDoc as utoipa::OpenApi>::openapi()
+}
+
 /// Mounts `/api/courses`, `/api/materials` and the `/courses` pages. Material bodies may be
 /// 512 KiB (their limit is 50,000 characters); everything else 64 KiB.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<CourseState>, identity: web::Data<Identity>) {

@@ -14,6 +14,7 @@ use lectern_common::pagination::{Paginated, Pagination};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use token_claims::{Clock, Role};
+use utoipa::ToSchema;
 
 pub struct CourseState {
     pub db: Db,
@@ -27,7 +28,7 @@ impl std::fmt::Debug for CourseState {
 }
 
 /// A catalog entry.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CourseItem {
     pub id: CourseId,
     pub title: String,
@@ -38,7 +39,7 @@ pub struct CourseItem {
 }
 
 /// A course as its reader may see it; `enrollment_code` only for its teachers.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CourseView {
     pub id: CourseId,
     pub title: String,
@@ -46,22 +47,25 @@ pub struct CourseView {
     pub published: bool,
     pub teachers: Vec<PersonRef>,
     pub enrolled: bool,
+    /// Only for the course's teachers: what students type to enroll.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub enrollment_code: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     #[serde(skip)]
     pub access: Option<CourseAccess>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct MaterialItem {
     pub id: MaterialId,
     pub title: String,
     pub position: i32,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct MaterialView {
     pub id: MaterialId,
     pub course_id: CourseId,
@@ -70,18 +74,21 @@ pub struct MaterialView {
     /// Rendered from Markdown and sanitised with an allow-list when written.
     pub body_html: String,
     pub position: i32,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct EnrollmentView {
     pub course_id: CourseId,
     pub student: PersonRef,
+    #[schema(format = DateTime)]
     pub enrolled_at: String,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct NewCourse {
     pub title: String,
     #[serde(default)]
@@ -90,7 +97,8 @@ pub struct NewCourse {
     pub published: bool,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+/// Any of the fields; those left out keep their value.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct CoursePatch {
     pub title: Option<String>,
     pub summary: Option<String>,
@@ -98,21 +106,23 @@ pub struct CoursePatch {
 }
 
 /// A student enrolls with the code; a teacher of the course enrolls a student by email.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct EnrollRequest {
     pub enrollment_code: Option<String>,
     pub student_email: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, ToSchema)]
 pub struct NewMaterial {
     pub title: String,
     #[serde(default)]
     pub body_markdown: String,
+    /// 0 to 10000, its place in the course's list; after the last one when left out.
     pub position: Option<i64>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+/// Any of the fields; those left out keep their value.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 pub struct MaterialPatch {
     pub title: Option<String>,
     pub body_markdown: Option<String>,

@@ -46,7 +46,7 @@ pub struct MaterialListRow {
 }
 
 /// A person as other people see them.
-#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct PersonRef {
     pub id: UserId,
     pub display_name: String,

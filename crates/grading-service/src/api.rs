@@ -2,35 +2,69 @@
 
 use crate::domain::{IdempotencyKey, SubmissionBody};
 use crate::error::GradingError;
-use crate::service::{AssignmentDetail, AssignmentInput, GradingState, NewAssignment, ScoreInput};
+use crate::gradebook::Gradebook;
+use crate::service::{
+    AssignmentDetail, AssignmentInput, AssignmentView, GradeView, GradingState, HistoryItem, MyGrade, NewAssignment,
+    Receipt, ScoreInput, SubmissionDetail, SubmissionItem,
+};
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use lectern_common::ids::{AssignmentId, CourseId, SubmissionId};
-use lectern_common::pagination::PageParams;
+use lectern_common::openapi::{BearerAuth, ProblemDocument};
+use lectern_common::pagination::{PageParams, Paginated};
 use lectern_common::{AuthUser, Student, Teacher};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 /// The header that makes a retried submission return the first reply.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SubmitInput {
+    /// The work handed in (up to 100,000 characters; bodies up to 512 KiB).
     pub body: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct GradeInput {
-    /// Kept as JSON so that a string or a missing score is a 422 naming `score`.
+    // Kept as JSON so that a string or a missing score is a 422 naming `score`.
+    /// 0 to the assignment's `max_points`, at most two decimals.
     #[serde(default)]
+    #[schema(value_type = f64, required = true)]
     pub score: serde_json::Value,
     #[serde(default)]
     pub feedback: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GradebookQuery {
+    /// `csv` or `json`; without it, `Accept: text/csv` asks for CSV.
     pub format: Option<String>,
 }
+
+/// grading-service's part of `GET /api/openapi.json` (see `crate::openapi()`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Lectern grading-service", description = "Assignments, submissions, grades and the gradebook."),
+    paths(
+        list_assignments,
+        create_assignment,
+        assignment,
+        release,
+        submit,
+        submissions,
+        submission,
+        put_grade,
+        grade_history,
+        my_grades,
+        gradebook
+    ),
+    components(schemas(ProblemDocument)),
+    modifiers(&BearerAuth),
+    tags((name = "grading", description = "Assignments, submissions, grades and gradebooks"))
+)]
+pub struct ApiDoc;
 
 fn created(location: String, json: &impl serde::Serialize) -> HttpResponse {
     HttpResponse::Created().insert_header((header::LOCATION, location)).json(json)
@@ -72,6 +106,21 @@ pub fn csv_response(gradebook: &crate::gradebook::Gradebook) -> HttpResponse {
         .body(gradebook.to_csv())
 }
 
+/// The course's assignments.
+#[utoipa::path(
+    get,
+    path = "/api/grading/courses/{course_id}/assignments",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("course_id" = CourseId, Path, description = "The course"), PageParams),
+    responses(
+        (status = 200, description = "A page of assignments", body = Paginated<AssignmentView>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The course is visible, but the caller neither teaches it nor is enrolled", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`page` or `per_page` out of range", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list_assignments(
     state: web::Data<GradingState>,
     user: AuthUser,
@@ -83,6 +132,23 @@ pub async fn list_assignments(
     Ok(HttpResponse::Ok().json(found.page))
 }
 
+/// Adds an assignment to the course.
+#[utoipa::path(
+    post,
+    path = "/api/grading/courses/{course_id}/assignments",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("course_id" = CourseId, Path, description = "The course")),
+    request_body = AssignmentInput,
+    responses(
+        (status = 201, description = "The assignment", body = AssignmentDetail,
+            headers(("Location" = String, description = "The new assignment"))),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of the course may do this", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "A field broke a rule; `errors` names it", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create_assignment(
     state: web::Data<GradingState>,
     teacher: Teacher,
@@ -94,6 +160,21 @@ pub async fn create_assignment(
     Ok(created(format!("/api/grading/assignments/{}", detail.summary.id), &detail))
 }
 
+/// One assignment, with its instructions.
+#[utoipa::path(
+    get,
+    path = "/api/grading/assignments/{id}",
+    operation_id = "get_assignment",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = AssignmentId, Path, description = "The assignment")),
+    responses(
+        (status = 200, description = "The assignment", body = AssignmentDetail),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The course is visible, but the caller neither teaches it nor is enrolled", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn assignment(
     state: web::Data<GradingState>,
     user: AuthUser,
@@ -103,6 +184,20 @@ pub async fn assignment(
     Ok(HttpResponse::Ok().json(AssignmentDetail::from(&assignment)))
 }
 
+/// Releases the assignment's grades: from now on its students see their grades and feedback.
+#[utoipa::path(
+    post,
+    path = "/api/grading/assignments/{id}/release",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = AssignmentId, Path, description = "The assignment")),
+    responses(
+        (status = 200, description = "The assignment, with `grades_released`", body = AssignmentDetail),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of the course may do this", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn release(
     state: web::Data<GradingState>,
     teacher: Teacher,
@@ -112,6 +207,28 @@ pub async fn release(
     Ok(HttpResponse::Ok().json(detail))
 }
 
+/// Hands in a new attempt; each is kept unchanged.
+#[utoipa::path(
+    post,
+    path = "/api/grading/assignments/{id}/submissions",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = AssignmentId, Path, description = "The assignment"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first reply instead of making a new attempt (1 to 255 visible ASCII characters)")),
+    request_body = SubmitInput,
+    responses(
+        (status = 201, description = "The receipt of the attempt (again, for a replayed `Idempotency-Key`)", body = Receipt,
+            headers(
+                ("Location" = String, description = "The submission"),
+                ("Idempotent-Replayed" = String, description = "`true` when this is the stored first reply")
+            )),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a student enrolled in the course may submit", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Every attempt `max_attempts` allows has been made", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than 512 KiB", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "An empty or too long body, or an `Idempotency-Key` unusable or already used for a different request", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn submit(
     state: web::Data<GradingState>,
     student: Student,
@@ -134,6 +251,21 @@ pub async fn submit(
     Ok(resp.body(reply.body))
 }
 
+/// Submissions: every student's latest attempt for a teacher of the course; one's own attempts for a student.
+#[utoipa::path(
+    get,
+    path = "/api/grading/assignments/{id}/submissions",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = AssignmentId, Path, description = "The assignment"), PageParams),
+    responses(
+        (status = 200, description = "A page of submissions, each with `grade` or null", body = Paginated<SubmissionItem>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "The course is visible, but the caller neither teaches it nor is enrolled", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`page` or `per_page` out of range", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn submissions(
     state: web::Data<GradingState>,
     user: AuthUser,
@@ -145,6 +277,20 @@ pub async fn submissions(
     Ok(HttpResponse::Ok().json(found.page))
 }
 
+/// One submission, for its student or a teacher of the course.
+#[utoipa::path(
+    get,
+    path = "/api/grading/submissions/{id}",
+    operation_id = "get_submission",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = SubmissionId, Path, description = "The submission")),
+    responses(
+        (status = 200, description = "The submission with its body", body = SubmissionDetail),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such submission, or not the caller's to see", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn submission(
     state: web::Data<GradingState>,
     user: AuthUser,
@@ -154,6 +300,22 @@ pub async fn submission(
     Ok(HttpResponse::Ok().json(view.detail))
 }
 
+/// Grades (or regrades) a submission; earlier grades stay in its history.
+#[utoipa::path(
+    put,
+    path = "/api/grading/submissions/{id}/grade",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = SubmissionId, Path, description = "The submission")),
+    request_body = GradeInput,
+    responses(
+        (status = 200, description = "The grade", body = GradeView),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of the course may grade", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such submission, or not the caller's to see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "The score is not a number in 0..=max_points, or the feedback is too long", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn put_grade(
     state: web::Data<GradingState>,
     teacher: Teacher,
@@ -165,6 +327,21 @@ pub async fn put_grade(
     Ok(HttpResponse::Ok().json(grade))
 }
 
+/// Every grade ever given to a submission, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/grading/submissions/{id}/grades",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = SubmissionId, Path, description = "The submission"), PageParams),
+    responses(
+        (status = 200, description = "A page of grades", body = Paginated<HistoryItem>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of the course may do this", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such submission, or not the caller's to see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`page` or `per_page` out of range", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn grade_history(
     state: web::Data<GradingState>,
     teacher: Teacher,
@@ -176,6 +353,20 @@ pub async fn grade_history(
     Ok(HttpResponse::Ok().json(history))
 }
 
+/// The caller's released grades (students).
+#[utoipa::path(
+    get,
+    path = "/api/grading/me/grades",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of released grades", body = Paginated<MyGrade>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only students have grades", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`page` or `per_page` out of range", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn my_grades(
     state: web::Data<GradingState>,
     student: Student,
@@ -186,6 +377,24 @@ pub async fn my_grades(
     Ok(HttpResponse::Ok().json(grades))
 }
 
+/// The course's gradebook: students and assignments in a stable order, as JSON or CSV.
+#[utoipa::path(
+    get,
+    path = "/api/grading/courses/{course_id}/gradebook",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("course_id" = CourseId, Path, description = "The course"), GradebookQuery),
+    responses(
+        (status = 200, description = "The gradebook; CSV with `?format=csv` or `Accept: text/csv`", content(
+            (Gradebook = "application/json"),
+            (String = "text/csv")
+        )),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of the course may do this", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`format` is neither csv nor json", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
 pub async fn gradebook(
     state: web::Data<GradingState>,
     teacher: Teacher,

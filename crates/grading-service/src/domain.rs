@@ -46,6 +46,22 @@ impl Serialize for Points {
     }
 }
 
+/// In OpenAPI documents: a JSON number with at most two decimals.
+impl utoipa::PartialSchema for Points {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::Number)
+            .description(Some("An amount of points with at most two decimals, such as 10, 7.5 or 7.25"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Points {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("Points")
+    }
+}
+
 /// The largest `max_points` an assignment may have.
 pub const MAX_POINTS_LIMIT: i64 = 100_000;
 

@@ -10,7 +10,7 @@ use lectern_common::ids::{AssignmentId, SubmissionId, UserId};
 use serde::Serialize;
 use std::collections::HashMap;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Gradebook {
     pub course: CourseRef,
     /// By due date, then id.
@@ -19,7 +19,7 @@ pub struct Gradebook {
     pub rows: Vec<GradebookRow>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct GradebookRow {
     pub student: PersonRef,
     /// One per assignment, in the order of `assignments`: the latest attempt's score, or null

@@ -24,6 +24,11 @@ use actix_web::web;
 use lectern_common::Identity;
 use lectern_common::web_config::{self, large_bodies};
 
+/// The OpenAPI document of grading-service's JSON API (`/api/grading`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    <api::ApiDoc as utoipa::OpenApi>::openapi()
+}
+
 /// Mounts `/api/grading` (JSON) and `/grading` (pages). Submission bodies may reach 512 KiB
 /// (API.md); every other body keeps the standard 64 KiB limit.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, identity: web::Data<Identity>) {

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use token_claims::Clock;
+use utoipa::ToSchema;
 
 /// How long an `Idempotency-Key` and its reply are kept, at least.
 pub const IDEMPOTENCY_RETENTION: time::Duration = time::Duration::hours(24);
@@ -50,13 +51,15 @@ impl std::fmt::Debug for GradingState {
 // ---- replies -------------------------------------------------------------------------------
 
 /// An assignment as lists show it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct AssignmentView {
     pub id: AssignmentId,
     pub course_id: CourseId,
     pub title: String,
+    #[schema(format = DateTime)]
     pub due_at: String,
     pub max_points: Points,
+    /// Null: unlimited.
     pub max_attempts: Option<i32>,
     pub grades_released: bool,
 }
@@ -76,11 +79,12 @@ impl From<&AssignmentRow> for AssignmentView {
 }
 
 /// One assignment, with its instructions.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct AssignmentDetail {
     #[serde(flatten)]
     pub summary: AssignmentView,
     pub instructions: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -91,38 +95,45 @@ impl From<&AssignmentRow> for AssignmentDetail {
 }
 
 /// The reply to a submission: what the student keeps as proof of what they handed in.
-#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, ToSchema)]
 pub struct Receipt {
     pub id: SubmissionId,
     pub assignment_id: AssignmentId,
+    /// 1 for the first attempt.
     pub attempt: i32,
+    #[schema(format = DateTime)]
     pub submitted_at: String,
+    /// Submitted after `due_at`.
     pub late: bool,
+    /// SHA-256 of the body, hex.
     pub body_sha256: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct GradeView {
     pub score: Points,
     pub feedback: String,
     pub graded_by: PersonRef,
+    #[schema(format = DateTime)]
     pub graded_at: String,
 }
 
 /// A submission in a list (without its body).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct SubmissionItem {
     pub id: SubmissionId,
     pub assignment_id: AssignmentId,
     pub student: PersonRef,
     pub attempt: i32,
+    #[schema(format = DateTime)]
     pub submitted_at: String,
     pub late: bool,
     pub body_sha256: String,
+    /// Null when not graded, or for a student until grades are released.
     pub grade: Option<GradeView>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct SubmissionDetail {
     pub id: SubmissionId,
     pub assignment_id: AssignmentId,
@@ -130,29 +141,32 @@ pub struct SubmissionDetail {
     pub attempt: i32,
     pub body: String,
     pub body_sha256: String,
+    #[schema(format = DateTime)]
     pub submitted_at: String,
     pub late: bool,
+    /// Null when not graded, or for a student until grades are released.
     pub grade: Option<GradeView>,
 }
 
 /// One grade ever given to a submission.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct HistoryItem {
     pub id: GradeId,
     pub score: Points,
     pub previous_score: Option<Points>,
     pub feedback: String,
     pub graded_by: PersonRef,
+    #[schema(format = DateTime)]
     pub graded_at: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CourseRef {
     pub id: CourseId,
     pub title: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct AssignmentRef {
     pub id: AssignmentId,
     pub title: String,
@@ -160,7 +174,7 @@ pub struct AssignmentRef {
 }
 
 /// One of a student's released grades.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct MyGrade {
     pub course: CourseRef,
     pub assignment: AssignmentRef,
@@ -168,6 +182,7 @@ pub struct MyGrade {
     pub attempt: i32,
     pub score: Points,
     pub feedback: String,
+    #[schema(format = DateTime)]
     pub graded_at: String,
 }
 
@@ -222,14 +237,21 @@ pub struct NewAssignment {
 }
 
 /// `POST .../assignments` as sent; numbers stay JSON values so errors can name their field.
-#[derive(Clone, Debug, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Deserialize, ToSchema)]
+#[schema(description = "A new assignment.")]
 pub struct AssignmentInput {
     pub title: String,
     #[serde(default)]
     pub instructions: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
     pub due_at: String,
+    /// More than 0, at most 100000, at most two decimals.
+    #[schema(value_type = f64)]
     pub max_points: serde_json::Value,
+    /// A positive whole number; null or left out: unlimited.
     #[serde(default)]
+    #[schema(value_type = Option<i32>)]
     pub max_attempts: Option<serde_json::Value>,
 }
 

@@ -2,8 +2,8 @@
 //! `schema.rs` serves SQLite and PostgreSQL. A malformed id in a path does not deserialize, which
 //! the path extractor answers with 404 (see `web_config`).
 
-/// Declares an id newtype with serde, `Display`/`FromStr` and diesel `Text` mappings for both
-/// backends and for the `MultiConnection` backend.
+/// Declares an id newtype with serde, `Display`/`FromStr`, diesel `Text` mappings for both
+/// backends and for the `MultiConnection` backend, and an OpenAPI schema (a `uuid` string).
 #[macro_export]
 macro_rules! typed_id {
     ($(#[$meta:meta])* $name:ident) => {
@@ -43,6 +43,19 @@ macro_rules! typed_id {
         impl From<uuid::Uuid> for $name {
             fn from(u: uuid::Uuid) -> Self {
                 Self(u)
+            }
+        }
+
+        /// In OpenAPI documents: a string in `uuid` format, named after the id.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::openapi::uuid_schema()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
             }
         }
 

@@ -15,6 +15,7 @@ pub mod jwks;
 pub mod metrics;
 pub mod middleware;
 pub mod net;
+pub mod openapi;
 pub mod page;
 pub mod pagination;
 pub mod problem;
