@@ -4,20 +4,7 @@ use crate::error::CourseError;
 use subtle::ConstantTimeEq;
 
 fn bounded(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, CourseError> {
-    let text = raw.trim();
-    let chars = text.chars().count();
-    if chars < min || chars > max {
-        let rule = if min == 0 {
-            format!("must be at most {max} characters")
-        } else {
-            format!("must be {min} to {max} characters")
-        };
-        return Err(CourseError::invalid(field, rule));
-    }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(CourseError::invalid(field, "must not contain control characters"));
-    }
-    Ok(text.to_owned())
+    lectern_common::text::bounded(raw, min, max).map_err(|rule| CourseError::invalid(field, rule))
 }
 
 /// 1 to 200 characters.
@@ -68,9 +55,7 @@ impl MaterialBody {
         if raw.chars().count() > 50_000 {
             return Err(CourseError::invalid("body_markdown", "must be at most 50000 characters"));
         }
-        if raw.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-            return Err(CourseError::invalid("body_markdown", "must not contain control characters"));
-        }
+        lectern_common::text::no_control_chars(raw).map_err(|rule| CourseError::invalid("body_markdown", rule))?;
         Ok(Self(raw.to_owned()))
     }
     pub fn as_str(&self) -> &str {

@@ -165,26 +165,12 @@ impl Score {
 }
 
 fn no_control_chars(field: &'static str, text: &str) -> Result<(), GradingError> {
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(GradingError::invalid(field, "must not contain control characters"));
-    }
-    Ok(())
+    lectern_common::text::no_control_chars(text).map_err(|rule| GradingError::invalid(field, rule))
 }
 
 /// Trimmed text of `min..=max` characters (not bytes), without control characters.
 fn bounded(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, GradingError> {
-    let text = raw.trim();
-    let chars = text.chars().count();
-    if chars < min || chars > max {
-        let rule = if min == 0 {
-            format!("must be at most {max} characters")
-        } else {
-            format!("must be {min} to {max} characters")
-        };
-        return Err(GradingError::invalid(field, rule));
-    }
-    no_control_chars(field, text)?;
-    Ok(text.to_owned())
+    lectern_common::text::bounded(raw, min, max).map_err(|rule| GradingError::invalid(field, rule))
 }
 
 /// 1 to 200 characters.

@@ -22,6 +22,7 @@ pub mod problem;
 pub mod revocation;
 pub mod schema;
 pub mod telemetry;
+pub mod text;
 pub mod web_config;
 
 pub use config::{Config, ConfigError};
