@@ -24,6 +24,7 @@ on_both_backends!(
     sessions_are_listed_and_can_be_ended,
     another_users_session_is_not_found,
     teachers_made_by_the_cli_carry_the_teacher_role,
+    me_answers_from_a_copy_at_most_a_minute_old,
 );
 
 async fn sign_up_creates_a_student(backend: Backend) {
@@ -329,4 +330,28 @@ async fn teachers_made_by_the_cli_carry_the_teacher_role(backend: Backend) {
         assert!(claims.get(claim).is_some(), "{claim}");
     }
     assert_eq!(app.token("ada@example.org", crate::helpers::TEACHER_PASSWORD).await.status(), 200);
+}
+
+async fn me_answers_from_a_copy_at_most_a_minute_old(backend: Backend) {
+    use diesel::prelude::*;
+    use lectern_common::schema::users;
+    let app = spawn_app(backend).await;
+    let grace = app.student("Grace").await;
+    let me: Value = app.get("/api/auth/me", Some(&grace.access_token)).await.json().await.unwrap();
+    assert_eq!(me["display_name"], "Grace");
+    // Lectern never edits an account, but an operator might, straight in the database.
+    app.db
+        .run(|c| {
+            diesel::update(users::table.filter(users::email.eq("grace@example.org")))
+                .set(users::display_name.eq("Grace H."))
+                .execute(c)
+                .map_err(lectern_common::DbError::from)
+        })
+        .await
+        .unwrap();
+    let me: Value = app.get("/api/auth/me", Some(&grace.access_token)).await.json().await.unwrap();
+    assert_eq!(me["display_name"], "Grace", "served from the copy");
+    app.advance(61);
+    let me: Value = app.get("/api/auth/me", Some(&grace.access_token)).await.json().await.unwrap();
+    assert_eq!(me["display_name"], "Grace H.", "the copy lives at most a minute");
 }

@@ -97,7 +97,15 @@ pub struct AuthState {
     /// Derives a spent refresh token's successor, so the grace window can hand the same
     /// successor to a second tab without storing any refresh token in clear.
     successor_key: Arc<[u8; 64]>,
+    /// Accounts recently read by `/api/auth/me`: nothing in Lectern edits an account, so a
+    /// short-lived copy answers repeated calls without a database round trip.
+    accounts: std::sync::Mutex<std::collections::HashMap<UserId, (Account, OffsetDateTime)>>,
 }
+
+/// How long `/api/auth/me` may answer from its copy of an account.
+const ACCOUNT_CACHE_TTL: time::Duration = time::Duration::seconds(60);
+/// How many accounts the copy holds at most.
+const ACCOUNT_CACHE_CAPACITY: usize = 10_000;
 
 impl std::fmt::Debug for AuthState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -144,7 +152,17 @@ impl AuthState {
         successor_key: [u8; 64],
     ) -> Self {
         let throttle = Throttle::new(Arc::clone(&clock));
-        Self { db, clock, settings, keys, hasher, throttle, revoked, successor_key: Arc::new(successor_key) }
+        Self {
+            db,
+            clock,
+            settings,
+            keys,
+            hasher,
+            throttle,
+            revoked,
+            successor_key: Arc::new(successor_key),
+            accounts: Default::default(),
+        }
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -368,9 +386,29 @@ impl AuthState {
         Ok(())
     }
 
+    /// The account of a signed-in user (served from a copy at most a minute old).
     pub async fn account(&self, user: UserId) -> Result<Option<Account>, AuthError> {
+        let now = self.now();
+        let cached = {
+            let accounts = self.accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            accounts.get(&user).filter(|(_, at)| now - *at < ACCOUNT_CACHE_TTL).map(|(a, _)| a.clone())
+        };
+        if let Some(account) = cached {
+            return Ok(Some(account));
+        }
         let row = self.db.run(move |conn| store::find_user(conn, user).map_err(AuthError::from)).await?;
-        row.as_ref().map(account_of).transpose()
+        let account = row.as_ref().map(account_of).transpose()?;
+        if let Some(account) = &account {
+            let mut accounts = self.accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if accounts.len() >= ACCOUNT_CACHE_CAPACITY {
+                accounts.retain(|_, (_, at)| now - *at < ACCOUNT_CACHE_TTL);
+                if accounts.len() >= ACCOUNT_CACHE_CAPACITY {
+                    accounts.clear();
+                }
+            }
+            accounts.insert(user, (account.clone(), now));
+        }
+        Ok(account)
     }
 
     /// The user's live sessions, most recently used first.
