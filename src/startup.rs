@@ -184,7 +184,7 @@ impl Application {
         let verifiers = vec![Arc::clone(&courses_identity.verifier), Arc::clone(&grading_identity.verifier)];
         let auth_data = auth.as_ref().map(|a| web::Data::from(Arc::clone(a)));
         let courses_data =
-            which.has_courses().then(|| web::Data::new(CourseState { db: db.clone(), clock: Arc::clone(&clock) }));
+            which.has_courses().then(|| web::Data::new(CourseState::new(db.clone(), Arc::clone(&clock))));
         let grading_data =
             which.has_grading().then(|| web::Data::new(GradingState::new(db.clone(), Arc::clone(&clock))));
         match (&auth, &jwks) {

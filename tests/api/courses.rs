@@ -1,6 +1,8 @@
 //! course-service through its API and pages: the catalog, enrollments, materials, input rules.
 
-use crate::helpers::{Backend, Browser, Cast, STUDENT_PASSWORD, TEACHER_PASSWORD, TestApp, location, spawn_app};
+use crate::helpers::{
+    Backend, Browser, Cast, STUDENT_PASSWORD, TEACHER_PASSWORD, TestApp, TestDb, location, spawn_app, spawn_on,
+};
 use crate::on_both_backends;
 use serde_json::{Value, json};
 
@@ -15,6 +17,7 @@ on_both_backends!(
     materials_keep_their_order,
     malformed_ids_are_not_found,
     the_course_journey_in_pages,
+    the_catalog_copy_is_fresh_here_and_within_two_seconds_elsewhere,
 );
 
 async fn a_teacher_builds_a_course_and_a_student_reads_it(backend: Backend) {
@@ -370,4 +373,27 @@ async fn the_course_journey_in_pages(backend: Backend) {
         .post_form(&format!("{course_path}/enroll"), &[("csrf_token", &token), ("enrollment_code", "WRONGWRONG12")])
         .await;
     assert_eq!(resp.status(), 403);
+}
+
+/// Each process keeps its catalog reads for two seconds: its own writes show at once, another
+/// process's after at most two seconds (by the injected clock).
+async fn the_catalog_copy_is_fresh_here_and_within_two_seconds_elsewhere(backend: Backend) {
+    let here = spawn_app(backend).await;
+    let elsewhere = spawn_on(TestDb::reuse(&here), |_| {}).await;
+    let ada = here.teacher("Ada").await;
+    let grace = here.student("Grace").await;
+    let total = async |app: &TestApp| {
+        let page: Value = app.get("/api/courses", Some(&grace.access_token)).await.json().await.unwrap();
+        (page["total"].as_i64().unwrap(), page["items"][0]["enrolled"].as_bool())
+    };
+    assert_eq!(total(&elsewhere).await, (0, None));
+    let course = here.create_course(&ada, "Fresh", true).await;
+    assert_eq!(total(&here).await, (1, Some(false)), "this process's own write shows at once");
+    assert_eq!(total(&elsewhere).await, (0, None), "the other process still serves its copy");
+    elsewhere.advance(2);
+    assert_eq!(total(&elsewhere).await, (1, Some(false)));
+    here.enroll(&grace, &course).await;
+    assert_eq!(total(&here).await, (1, Some(true)), "enrolling shows at once here");
+    elsewhere.advance(2);
+    assert_eq!(total(&elsewhere).await, (1, Some(true)));
 }

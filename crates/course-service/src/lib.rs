@@ -5,6 +5,7 @@
 //! - `domain.rs`: parsed input; `markdown.rs`: rendering and sanitising material bodies.
 
 pub mod access;
+pub mod catalog_cache;
 pub mod domain;
 pub mod error;
 pub mod markdown;

@@ -3,6 +3,7 @@
 //! transaction, so a failure half-way leaves nothing behind.
 
 use crate::access::{CourseAccess, course_access};
+use crate::catalog_cache::{CatalogCache, PageKey, SharedPage};
 use crate::domain::{CourseTitle, EnrollmentCode, MaterialBody, MaterialTitle, Summary, parse_position};
 use crate::error::CourseError;
 use crate::markdown;
@@ -19,6 +20,7 @@ use utoipa::ToSchema;
 pub struct CourseState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
+    catalog: CatalogCache,
 }
 
 impl std::fmt::Debug for CourseState {
@@ -163,12 +165,37 @@ fn material_view(row: MaterialRow) -> MaterialView {
     }
 }
 
+/// One catalog page as everyone in its scope sees it: two queries and the stats row.
+fn read_catalog_page(conn: &mut DbConnection, key: &PageKey, page: Pagination) -> Result<SharedPage, CourseError> {
+    let (rows, total) = store::catalog(conn, key.scope, key.q.as_deref(), page)?;
+    let ids: Vec<CourseId> = rows.iter().map(|r| r.id).collect();
+    let mut teachers = store::teachers_of(conn, &ids)?;
+    let items = rows
+        .into_iter()
+        .map(|r| CourseItem {
+            enrolled: false,
+            teachers: teachers.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            title: r.title,
+            summary: r.summary,
+            published: r.published,
+        })
+        .collect();
+    Ok(SharedPage { items, total })
+}
+
 impl CourseState {
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock, catalog: CatalogCache::default() }
+    }
+
     fn now(&self) -> time::PrimitiveDateTime {
         to_db_time(self.clock.now())
     }
 
     /// Published courses, plus a teacher's own drafts; `q` searches titles.
+    /// Published courses, plus a teacher's own drafts; `q` searches titles. Served from this
+    /// process's catalog copy when it is fresh (see `catalog_cache.rs`).
     pub async fn catalog(
         &self,
         user: &AuthUser,
@@ -179,30 +206,43 @@ impl CourseState {
             Role::Teacher => CatalogScope::PublishedOrTaughtBy(user.id),
             Role::Student => CatalogScope::Published,
         };
+        let q = q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+        let key = PageKey { scope, q, page: page.page, per_page: page.per_page };
         let student = (user.role == Role::Student).then_some(user.id);
-        self.db
-            .run(move |conn| {
-                let (rows, total) = store::catalog(conn, scope, q.as_deref(), page)?;
-                let ids: Vec<CourseId> = rows.iter().map(|r| r.id).collect();
-                let mut teachers = store::teachers_of(conn, &ids)?;
-                let enrolled = match student {
-                    Some(s) => store::enrolled_among(conn, s, &ids)?,
-                    None => Default::default(),
-                };
-                let items = rows
-                    .into_iter()
-                    .map(|r| CourseItem {
-                        enrolled: enrolled.contains(&r.id),
-                        teachers: teachers.remove(&r.id).unwrap_or_default(),
-                        id: r.id,
-                        title: r.title,
-                        summary: r.summary,
-                        published: r.published,
-                    })
-                    .collect();
-                Ok(Paginated::new(items, page, total))
-            })
-            .await
+        let now = self.clock.now();
+        let mut shared = self.catalog.page(&key, now);
+        let mut enrolled = student.and_then(|s| self.catalog.enrollments(s, now));
+        if shared.is_none() || (student.is_some() && enrolled.is_none()) {
+            let (query_key, want_page, want_enrolled) = (key.clone(), shared.is_none(), enrolled.is_none());
+            let (fetched_page, fetched_enrolled) = self
+                .db
+                .run(move |conn| {
+                    let page_read = if want_page { Some(read_catalog_page(conn, &query_key, page)?) } else { None };
+                    let enrolled_read = match (student, want_enrolled) {
+                        (Some(s), true) => Some(store::enrollments_of(conn, s)?),
+                        _ => None,
+                    };
+                    Ok::<_, CourseError>((page_read, enrolled_read))
+                })
+                .await?;
+            if let Some(p) = fetched_page {
+                let p = Arc::new(p);
+                self.catalog.keep_page(key, Arc::clone(&p), now);
+                shared = Some(p);
+            }
+            if let (Some(s), Some(e)) = (student, fetched_enrolled) {
+                let e = Arc::new(e);
+                self.catalog.keep_enrollments(s, Arc::clone(&e), now);
+                enrolled = Some(e);
+            }
+        }
+        let shared = shared.ok_or(CourseError::NotVisible)?;
+        let items = shared
+            .items
+            .iter()
+            .map(|c| CourseItem { enrolled: enrolled.as_ref().is_some_and(|e| e.contains(&c.id)), ..c.clone() })
+            .collect();
+        Ok(Paginated::new(items, page, shared.total))
     }
 
     pub async fn create_course(&self, teacher: &AuthUser, input: NewCourse) -> Result<CourseView, CourseError> {
@@ -219,14 +259,17 @@ impl CourseState {
             created_at: now,
             updated_at: now,
         };
-        self.db
+        let created = self
+            .db
             .run(move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     store::insert_course(conn, &row)?;
                     course_view(conn, row, CourseAccess::Teacher)
                 })
             })
-            .await
+            .await;
+        self.catalog.courses_changed();
+        created
     }
 
     pub async fn course(&self, user: &AuthUser, id: CourseId) -> Result<CourseView, CourseError> {
@@ -252,7 +295,8 @@ impl CourseState {
             updated_at: Some(self.now()),
         };
         let user = user.clone();
-        self.db
+        let updated = self
+            .db
             .run(move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     let (_, access) = course_access(conn, id, &user)?;
@@ -262,7 +306,9 @@ impl CourseState {
                     course_view(conn, row, access)
                 })
             })
-            .await
+            .await;
+        self.catalog.courses_changed();
+        updated
     }
 
     /// `Ok(true)` when newly enrolled (201), `Ok(false)` when already enrolled (200).
@@ -274,7 +320,8 @@ impl CourseState {
     ) -> Result<(bool, EnrollmentView), CourseError> {
         let user = user.clone();
         let now = self.now();
-        self.db
+        let outcome = self
+            .db
             .run(move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     let (row, access) = course_access(conn, id, &user)?;
@@ -309,7 +356,9 @@ impl CourseState {
                     Ok((created, EnrollmentView { course_id: id, student, enrolled_at: rfc3339(enrolled_at) }))
                 })
             })
-            .await
+            .await?;
+        self.catalog.enrollments_changed(outcome.1.student.id);
+        Ok(outcome)
     }
 
     /// A teacher of the course removes a student, or a student leaves. Work and grades stay.
@@ -328,7 +377,9 @@ impl CourseState {
                     if store::unenroll(conn, id, student)? { Ok(()) } else { Err(CourseError::NotFound) }
                 })
             })
-            .await
+            .await?;
+        self.catalog.enrollments_changed(student);
+        Ok(())
     }
 
     pub async fn students(

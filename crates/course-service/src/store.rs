@@ -53,7 +53,7 @@ pub struct PersonRef {
 }
 
 /// What the catalog may show this caller: published courses, and a teacher's own drafts.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CatalogScope {
     Published,
     PublishedOrTaughtBy(UserId),
@@ -139,6 +139,15 @@ pub fn teachers_of(conn: &mut DbConnection, ids: &[CourseId]) -> QueryResult<Has
         map.entry(course).or_default().push(PersonRef { id, display_name });
     }
     Ok(map)
+}
+
+/// Every course `student` is enrolled in.
+pub fn enrollments_of(conn: &mut DbConnection, student: UserId) -> QueryResult<HashSet<CourseId>> {
+    enrollments::table
+        .filter(enrollments::student_id.eq(student))
+        .select(enrollments::course_id)
+        .load::<CourseId>(conn)
+        .map(|v| v.into_iter().collect())
 }
 
 /// Which of these courses `student` is enrolled in.
