@@ -34,27 +34,21 @@ pub struct SharedPage {
     pub total: i64,
 }
 
+/// Values with the instant they were read.
+type Timed<K, V> = Mutex<HashMap<K, (OffsetDateTime, V)>>;
+
 #[derive(Default)]
 pub struct CatalogCache {
-    pages: Mutex<HashMap<PageKey, (OffsetDateTime, Arc<SharedPage>)>>,
-    enrollments: Mutex<HashMap<UserId, (OffsetDateTime, Arc<HashSet<CourseId>>)>>,
+    pages: Timed<PageKey, Arc<SharedPage>>,
+    enrollments: Timed<UserId, Arc<HashSet<CourseId>>>,
 }
 
-fn fresh<K: Eq + std::hash::Hash, V: Clone>(
-    map: &Mutex<HashMap<K, (OffsetDateTime, V)>>,
-    key: &K,
-    now: OffsetDateTime,
-) -> Option<V> {
+fn fresh<K: Eq + std::hash::Hash, V: Clone>(map: &Timed<K, V>, key: &K, now: OffsetDateTime) -> Option<V> {
     let map = map.lock().unwrap_or_else(PoisonError::into_inner);
     map.get(key).filter(|(at, _)| now - *at < TTL).map(|(_, v)| v.clone())
 }
 
-fn keep<K: Eq + std::hash::Hash, V>(
-    map: &Mutex<HashMap<K, (OffsetDateTime, V)>>,
-    key: K,
-    value: V,
-    now: OffsetDateTime,
-) {
+fn keep<K: Eq + std::hash::Hash, V>(map: &Timed<K, V>, key: K, value: V, now: OffsetDateTime) {
     let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
     if map.len() >= CAPACITY {
         map.retain(|_, (at, _)| now - *at < TTL);
