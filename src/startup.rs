@@ -194,6 +194,8 @@ impl Application {
         }
 
         let api_doc = openapi_json(which)?;
+        let workers = config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let blocking_threads = (usize::try_from(db.pool_size()).unwrap_or(4) / workers.max(1) + 1).max(2);
         let readiness = web::Data::new(Readiness { db, jwks });
         let metrics = web::Data::new(metrics);
         let trusted = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
@@ -225,7 +227,10 @@ impl Application {
             }
             app.default_service(web::to(web_config::not_found))
         })
-        .workers(config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())))
+        .workers(workers)
+        // Database work runs on each worker's blocking pool: more threads than connections
+        // would only wait for one, and every extra thread keeps its own allocator arena.
+        .worker_max_blocking_threads(blocking_threads)
         // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to 30 s).
         .shutdown_timeout(30)
         .listen(listener)?

@@ -144,6 +144,11 @@ impl Db {
         self.backend
     }
 
+    /// How many connections the pool holds: more threads than this in `run` would only wait.
+    pub fn pool_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
     /// A pooled connection, for synchronous callers (CLI, start-up).
     pub fn get(&self) -> Result<PooledConnection, DbError> {
         self.pool.get().map_err(|e| DbError::Unavailable(e.to_string()))
