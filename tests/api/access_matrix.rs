@@ -2,7 +2,7 @@
 //! tried by the five columns (teacher of the course, other teacher, enrolled student, other
 //! student, anonymous) with the status the table demands. Every case starts from the same cast.
 
-use crate::helpers::{Backend, Cast};
+use crate::helpers::{Backend, Cast, row};
 use crate::on_both_backends;
 use serde_json::{Value, json};
 
@@ -16,22 +16,6 @@ on_both_backends!(
     enroll_with_the_code,
     read_materials,
 );
-
-/// Asserts one row: `expected[i]` is the status for column `i`.
-async fn row(
-    cast: &Cast,
-    action: &str,
-    expected: [u16; 5],
-    mut attempt: impl AsyncFnMut(&Cast, Option<&str>) -> reqwest::Response,
-) {
-    for ((who, token), want) in cast.columns().into_iter().zip(expected) {
-        let resp = attempt(cast, token).await;
-        assert_eq!(resp.status().as_u16(), want, "{action}: {who}");
-        if want >= 400 {
-            assert_eq!(resp.headers()["content-type"], "application/problem+json", "{action}: {who}");
-        }
-    }
-}
 
 async fn see_a_published_course_in_the_catalog(backend: Backend) {
     let cast = Cast::new(backend).await;

@@ -4,7 +4,7 @@
 //! and a failure injected between a grade and its history row.
 
 use crate::helpers::{
-    Actor, Backend, Browser, Cast, STUDENT_PASSWORD, TEACHER_PASSWORD, TestApp, csrf_token, location, start_time,
+    Actor, Backend, Browser, Cast, STUDENT_PASSWORD, TEACHER_PASSWORD, TestApp, csrf_token, location, row, start_time,
 };
 use crate::on_both_backends;
 use diesel::prelude::*;
@@ -424,22 +424,6 @@ async fn concurrent_requests_make_one_attempt_per_key_and_distinct_numbers(backe
 }
 
 // ---- SECURITY.md's access table: the grading rows ------------------------------------------
-
-/// Asserts one row: `expected[i]` is the status for column `i` of the cast.
-async fn row(
-    cast: &Cast,
-    action: &str,
-    expected: [u16; 5],
-    mut attempt: impl AsyncFnMut(&Cast, Option<&str>) -> reqwest::Response,
-) {
-    for ((who, token), want) in cast.columns().into_iter().zip(expected) {
-        let resp = attempt(cast, token).await;
-        assert_eq!(resp.status().as_u16(), want, "{action}: {who}");
-        if want >= 400 {
-            assert_eq!(resp.headers()["content-type"], "application/problem+json", "{action}: {who}");
-        }
-    }
-}
 
 /// The cast, an assignment of its course, and one submission by the enrolled student.
 async fn graded_setup(backend: Backend) -> (Cast, String, String) {

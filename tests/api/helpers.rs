@@ -453,3 +453,20 @@ impl Cast {
         ]
     }
 }
+
+/// Asserts one row of SECURITY.md's access table: `expected[i]` is the status for column `i` of
+/// the cast, and every refusal is a problem document.
+pub async fn row(
+    cast: &Cast,
+    action: &str,
+    expected: [u16; 5],
+    mut attempt: impl AsyncFnMut(&Cast, Option<&str>) -> reqwest::Response,
+) {
+    for ((who, token), want) in cast.columns().into_iter().zip(expected) {
+        let resp = attempt(cast, token).await;
+        assert_eq!(resp.status().as_u16(), want, "{action}: {who}");
+        if want >= 400 {
+            assert_eq!(resp.headers()["content-type"], "application/problem+json", "{action}: {who}");
+        }
+    }
+}
