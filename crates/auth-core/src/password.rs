@@ -2,8 +2,8 @@
 //!
 //! Hashing costs about 20 ms of CPU and 19 MiB of memory. It runs on a few dedicated threads
 //! (half the cores, at least one), never on the async workers nor on the shared blocking pool:
-//! - a burst of sign-ins queues for those threads and leaves the other cores to the requests
-//!   that serve pages;
+//! - a burst of sign-ins queues for those threads, which run at the lowest priority, and leaves
+//!   the cores to the requests that serve pages;
 //! - each hash's 19 MiB is allocated and freed on the same few threads, so the allocator reuses
 //!   it instead of keeping a copy in every blocking thread's arena (which had the all-in-one
 //!   server's peak memory above 1 GB under load).
@@ -64,6 +64,11 @@ impl PasswordHasher {
             std::thread::Builder::new()
                 .name(format!("argon2-{i}"))
                 .spawn(move || {
+                    // The lowest priority of the normal policy: a request worker that wants the
+                    // core always gets it first; hashing uses what is left.
+                    if let Err(e) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
+                        tracing::warn!(error = ?e, "could not lower the argon2 thread's priority");
+                    }
                     loop {
                         // The lock is held only while waiting for the next job.
                         let job = queue.lock().unwrap_or_else(PoisonError::into_inner).blocking_recv();
