@@ -144,4 +144,16 @@ mod tests {
         assert!(!hasher.verify("anything at all 123".into(), None).await.unwrap());
         assert!(!hasher.verify("anything at all 123".into(), Some("not a phc string".into())).await.unwrap());
     }
+
+    #[tokio::test]
+    async fn hashing_runs_on_the_argon2_threads_never_on_the_caller() {
+        let hasher = PasswordHasher::new().unwrap();
+        let caller = std::thread::current().id();
+        let (name, id) = hasher
+            .run(|_| (std::thread::current().name().map(str::to_owned), std::thread::current().id()))
+            .await
+            .unwrap();
+        assert!(name.unwrap_or_default().starts_with("argon2-"));
+        assert_ne!(id, caller);
+    }
 }
