@@ -1,4 +1,4 @@
-//! `lectern`: see `lectern --help`, and API.md for the verbs.
+//! `lectern`: see `lectern --help`, and docs/api.md for the verbs.
 
 use clap::Parser;
 

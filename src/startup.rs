@@ -21,7 +21,7 @@ use std::sync::Arc;
 use token_claims::{Audience, Clock, KeySet, KeySource, RevokedSessions, Verifier, VerifierConfig};
 use tracing_actix_web::TracingLogger;
 
-/// Which services one process mounts (API.md, deployment shapes).
+/// Which services one process mounts (docs/api.md, deployment shapes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ServiceSet {
     All,

@@ -1,4 +1,4 @@
-//! The `lectern` command line (API.md): serve, migrate, users, keys, seed, token.
+//! The `lectern` command line (docs/api.md): serve, migrate, users, keys, seed, token.
 
 mod keys;
 mod seed;

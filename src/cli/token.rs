@@ -40,7 +40,7 @@ pub async fn run(config: &Config, command: TokenCommand) -> anyhow::Result<()> {
         Ok(c) => {
             println!("verified: user {} ({}), session {}, expires at {}", c.user_id, c.role, c.session_id, c.expires_at)
         }
-        Err(e) => println!("NOT valid here: {} (rule {} of SECURITY.md)", e.reason(), e.rule()),
+        Err(e) => println!("NOT valid here: {} (rule {} of docs/security.md)", e.reason(), e.rule()),
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! SECURITY.md's access table, one case per cell, for the course rows. Each row is an action
+//! docs/security.md's access table, one case per cell, for the course rows. Each row is an action
 //! tried by the five columns (teacher of the course, other teacher, enrolled student, other
 //! student, anonymous) with the status the table demands. Every case starts from the same cast.
 

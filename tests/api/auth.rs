@@ -1,5 +1,5 @@
 //! auth-core's JSON API: sign-up, sign-in, throttling, refresh rotation, reuse detection, the
-//! grace window, session limits, logout and sessions (API.md Auth, SECURITY.md).
+//! grace window, session limits, logout and sessions (docs/api.md Auth, docs/security.md).
 
 use crate::helpers::{Backend, STUDENT_PASSWORD, TestApp, spawn_app, spawn_app_with};
 use crate::on_both_backends;

@@ -1,6 +1,6 @@
 //! grading-service through HTTP: assignments, submissions (attempts, Idempotency-Key, late, the
 //! 512 KiB body limit), grading with its history, release, "my grades", the gradebook (JSON and
-//! CSV), the pages with their CSRF protection, SECURITY.md's access table for the grading rows,
+//! CSV), the pages with their CSRF protection, docs/security.md's access table for the grading rows,
 //! and a failure injected between a grade and its history row.
 
 use crate::helpers::{
@@ -423,7 +423,7 @@ async fn concurrent_requests_make_one_attempt_per_key_and_distinct_numbers(backe
     assert_eq!(current[0].1, history[1].3, "the current grade is the last one written");
 }
 
-// ---- SECURITY.md's access table: the grading rows ------------------------------------------
+// ---- docs/security.md's access table: the grading rows ------------------------------------------
 
 /// The cast, an assignment of its course, and one submission by the enrolled student.
 async fn graded_setup(backend: Backend) -> (Cast, String, String) {

@@ -416,7 +416,7 @@ impl TestApp {
     }
 }
 
-/// The cast of SECURITY.md's access table around one published course.
+/// The cast of docs/security.md's access table around one published course.
 pub struct Cast {
     pub app: TestApp,
     pub teacher: Actor,
@@ -454,7 +454,7 @@ impl Cast {
     }
 }
 
-/// Asserts one row of SECURITY.md's access table: `expected[i]` is the status for column `i` of
+/// Asserts one row of docs/security.md's access table: `expected[i]` is the status for column `i` of
 /// the cast, and every refusal is a problem document.
 pub async fn row(
     cast: &Cast,

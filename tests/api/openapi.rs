@@ -1,5 +1,5 @@
-//! `GET /api/openapi.json` (API.md, conventions): each process serves the OpenAPI document of the
-//! JSON APIs it mounts, merged on the all-in-one server. Every endpoint of API.md's Auth, Courses
+//! `GET /api/openapi.json` (docs/api.md, conventions): each process serves the OpenAPI document of the
+//! JSON APIs it mounts, merged on the all-in-one server. Every endpoint of docs/api.md's Auth, Courses
 //! and Grading tables is in it, with a 2xx reply, its problem replies and the right security.
 
 use crate::helpers::{Backend, STUDENT_PASSWORD, spawn_app};
@@ -15,7 +15,7 @@ on_both_backends!(
     each_split_process_serves_its_own_document,
 );
 
-/// (method, path, needs a bearer token), exactly as API.md lists them.
+/// (method, path, needs a bearer token), exactly as docs/api.md lists them.
 const AUTH: &[(&str, &str, bool)] = &[
     ("post", "/api/auth/signup", false),
     ("post", "/api/auth/token", false),
@@ -102,11 +102,11 @@ fn refs(value: &Value, out: &mut Vec<String>) {
 }
 
 /// What a whole process's document must hold for `lists`: exactly those operations, each with
-/// a 2xx reply, problem documents for its 4xx replies, and bearer security where API.md says
+/// a 2xx reply, problem documents for its 4xx replies, and bearer security where docs/api.md says
 /// "bearer" (or a role) and nowhere else.
 fn check_document(doc: &Value, lists: &[&[(&str, &str, bool)]]) {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{}", doc["openapi"]);
-    assert_eq!(operations(doc), expected(lists), "the documented operations are exactly API.md's");
+    assert_eq!(operations(doc), expected(lists), "the documented operations are exactly docs/api.md's");
 
     let scheme = &doc["components"]["securitySchemes"]["bearer"];
     assert_eq!(
@@ -271,7 +271,7 @@ async fn each_split_process_serves_its_own_document(backend: Backend) {
     }
 }
 
-/// Each service's own `openapi()` holds its own prefixes only (API.md, the gateway's prefixes).
+/// Each service's own `openapi()` holds its own prefixes only (docs/api.md, the gateway's prefixes).
 #[test]
 fn each_service_documents_only_its_own_prefixes() {
     for (doc, prefixes, count, title) in [

@@ -1,4 +1,4 @@
-//! auth-core's pages as a browser uses them: cookies and CSRF as SECURITY.md says, the
+//! auth-core's pages as a browser uses them: cookies and CSRF as docs/security.md says, the
 //! transparent refresh, "your token", sessions, and the security headers on every page.
 
 use crate::helpers::{Backend, Browser, STUDENT_PASSWORD, location, set_cookies, spawn_app, spawn_app_with};

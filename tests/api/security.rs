@@ -1,7 +1,7 @@
 //! The security suite: black-box over HTTP against every service of the all-in-one server
 //! (auth-core's `/api/auth/me`, course-service's `/api/courses`, grading-service's
 //! `/api/grading/me/grades`, each with its own verifier). Every forged-token family of
-//! SECURITY.md, each case naming the rule it protects; a `jku` that must never be fetched; the
+//! docs/security.md, each case naming the rule it protects; a `jku` that must never be fetched; the
 //! leeway at zero; and property tests that mutate tokens and request bodies and find no way to a
 //! 5xx, a panic, or a token that verifies.
 
@@ -49,7 +49,7 @@ fn claims_of(token: &str) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
 }
 
-/// (rule of SECURITY.md, what the case is, the token)
+/// (rule of docs/security.md, what the case is, the token)
 async fn forged_tokens(app: &TestApp, victim: &Actor, jku_url: &str) -> Vec<(u8, String, String)> {
     let token = &victim.access_token;
     let parts: Vec<&str> = token.split('.').collect();

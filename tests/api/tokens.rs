@@ -1,4 +1,4 @@
-//! SECURITY.md's verification order, end to end over HTTP: what a service answers for each kind
+//! docs/security.md's verification order, end to end over HTTP: what a service answers for each kind
 //! of bad token (the crate's own tests pin every rule in detail; these prove the services use it).
 
 use crate::helpers::{Backend, TestApp, TestDb, spawn_app, spawn_on};

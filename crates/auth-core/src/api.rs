@@ -1,4 +1,4 @@
-//! The JSON API of auth-core (API.md, Auth).
+//! The JSON API of auth-core (docs/api.md, Auth).
 
 use crate::error::AuthError;
 use crate::service::{Account, AuthState, ClientInfo, Issued};

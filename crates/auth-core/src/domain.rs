@@ -28,7 +28,7 @@ impl Email {
     }
 }
 
-/// A new password: 12 to 128 characters and not guessable (SECURITY.md). Held as a secret so
+/// A new password: 12 to 128 characters and not guessable (docs/security.md). Held as a secret so
 /// it never reaches a log by accident.
 pub struct Password(SecretString);
 

@@ -1,5 +1,5 @@
 //! auth-core's pages: sign-in, sign-up, sign-out, the transparent refresh, sessions, and
-//! "your token". Cookies and CSRF as SECURITY.md says (see `lectern_common::extract`).
+//! "your token". Cookies and CSRF as docs/security.md says (see `lectern_common::extract`).
 
 use crate::api::client_info;
 use crate::error::AuthError;

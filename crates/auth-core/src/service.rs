@@ -295,7 +295,7 @@ impl AuthState {
         self.issued(&session.1, &session.0, refresh_token, now)
     }
 
-    /// Spends a refresh token for a new pair (SECURITY.md, refresh tokens). A spent token
+    /// Spends a refresh token for a new pair (docs/security.md, refresh tokens). A spent token
     /// presented again revokes its session, except within the grace window while its successor
     /// is unused: then it gets a new access token and *the same* successor.
     pub async fn refresh(&self, presented: &str) -> Result<Issued, AuthError> {

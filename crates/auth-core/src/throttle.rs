@@ -1,4 +1,4 @@
-//! Sign-in throttling (SECURITY.md): repeated failures per account and per client address are
+//! Sign-in throttling (docs/security.md): repeated failures per account and per client address are
 //! answered 429 with `Retry-After` until the oldest failure leaves the window.
 //!
 //! Kept in memory per auth process, on the injected clock. With several auth replicas each

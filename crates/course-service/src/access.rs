@@ -1,4 +1,4 @@
-//! Who may do what to a course, decided by the database (SECURITY.md, access rules).
+//! Who may do what to a course, decided by the database (docs/security.md, access rules).
 //!
 //! The role in the token says which *kind* of action a caller may attempt; these scoped queries
 //! say how the caller stands to *this* course. A course the caller may not see is `NotVisible`

@@ -1,4 +1,4 @@
-//! The JSON API of course-service (API.md, Courses). Each handler's signature says who may call it.
+//! The JSON API of course-service (docs/api.md, Courses). Each handler's signature says who may call it.
 
 use crate::error::CourseError;
 use crate::service::{CourseItem, CourseView, EnrollmentView, MaterialItem, MaterialView};

@@ -1,5 +1,5 @@
 //! The catalog is the page everyone opens first and it changes rarely, so each process keeps
-//! what it last read for a moment (DESIGN.md: reads that repeat are served from memory where
+//! what it last read for a moment (docs/architecture.md: reads that repeat are served from memory where
 //! correctness allows):
 //! - a catalog page as everyone in its scope sees it (courses, their teachers, the total);
 //! - each student's set of enrolled courses (the `enrolled` flags).

@@ -1,4 +1,4 @@
-//! Who may do what to an assignment or a submission, decided by the database (SECURITY.md,
+//! Who may do what to an assignment or a submission, decided by the database (docs/security.md,
 //! access rules, grading rows).
 //!
 //! Courses are course-service's business: an assignment is reached through its course with

@@ -1,4 +1,4 @@
-//! The JSON API of grading-service (API.md, Grading). Thin: extract, call `service.rs`, reply.
+//! The JSON API of grading-service (docs/api.md, Grading). Thin: extract, call `service.rs`, reply.
 
 use crate::domain::{IdempotencyKey, SubmissionBody};
 use crate::error::GradingError;

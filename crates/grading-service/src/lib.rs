@@ -30,7 +30,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Mounts `/api/grading` (JSON) and `/grading` (pages). Submission bodies may reach 512 KiB
-/// (API.md); every other body keeps the standard 64 KiB limit.
+/// (docs/api.md); every other body keeps the standard 64 KiB limit.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, identity: web::Data<Identity>) {
     cfg.service(
         web::scope("/api/grading")

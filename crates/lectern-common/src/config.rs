@@ -1,4 +1,4 @@
-//! `Config::from_env`: the `LECTERN_*` variables of API.md, read once at start into typed fields.
+//! `Config::from_env`: the `LECTERN_*` variables of docs/api.md, read once at start into typed fields.
 //!
 //! A bad value stops start-up with an error that names the variable. Tests build a `Config`
 //! directly (or through [`Config::from_lookup`]) and never touch the process environment.
@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// Largest clock-skew leeway SECURITY.md allows.
+/// Largest clock-skew leeway docs/security.md allows.
 pub const MAX_LEEWAY_SECS: u64 = 60;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! CSRF protection for forms (SECURITY.md, browser pages).
+//! CSRF protection for forms (docs/security.md, browser pages).
 //!
 //! A form token is HMAC-SHA256(server key, purpose ‖ binding): bound to the session id (`sid`)
 //! for signed-in people, and to a random pre-session cookie for the sign-in and sign-up forms.

@@ -236,7 +236,7 @@ pub fn from_db_time(t: time::PrimitiveDateTime) -> time::OffsetDateTime {
     t.assume_utc()
 }
 
-/// RFC 3339 in UTC, as API.md wants times.
+/// RFC 3339 in UTC, as docs/api.md wants times.
 pub fn rfc3339(t: time::PrimitiveDateTime) -> String {
     from_db_time(t).format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

@@ -1,5 +1,5 @@
 //! Middleware every service mounts: a request id echoed in `x-request-id`, and the security
-//! headers of SECURITY.md on every response.
+//! headers of docs/security.md on every response.
 
 use actix_web::HttpMessage;
 use actix_web::body::MessageBody;

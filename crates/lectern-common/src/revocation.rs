@@ -1,7 +1,7 @@
 //! Rule 7 without a database query per request: every service keeps the revoked-session set in
 //! memory ([`RevokedSessions`]) and refreshes it from the shared database once a second, so a
 //! logout, a refresh-token reuse or a deleted session anywhere reaches every process within
-//! about a second (SECURITY.md allows 5 s). The process that revokes a session also adds it to
+//! about a second (docs/security.md allows 5 s). The process that revokes a session also adds it to
 //! its own set at once.
 //!
 //! Only sessions revoked within the last access-token lifetime (plus leeway) matter: any older

@@ -7,7 +7,7 @@ use actix_web::error::{InternalError, JsonPayloadError, PathError, QueryPayloadE
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-/// Default request-body limit (API.md).
+/// Default request-body limit (docs/api.md).
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Limit for material and submission bodies, whose texts are counted in characters.
 pub const LARGE_BODY_LIMIT: usize = 512 * 1024;

@@ -56,7 +56,7 @@ fn verifier(c: &mut Criterion) {
     .unwrap();
     assert!(verifier.verify(&token).is_ok());
 
-    // As close to the profile as jsonwebtoken's Validation gets (SECURITY.md's notes).
+    // As close to the profile as jsonwebtoken's Validation gets (docs/security.md's notes).
     let decoding = DecodingKey::from_jwk(&jwk).unwrap();
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.leeway = 30;

@@ -1,4 +1,4 @@
-//! The access-token profile of SECURITY.md: the claims auth-core signs ([`AccessClaims`]), the
+//! The access-token profile of docs/security.md: the claims auth-core signs ([`AccessClaims`]), the
 //! closed set of roles and audiences, and what a successful verification hands to a service
 //! ([`VerifiedClaims`], typed fields rather than a raw claim map).
 
@@ -80,7 +80,7 @@ impl Audience {
     }
 }
 
-/// The claims auth-core signs into an access token (SECURITY.md's table).
+/// The claims auth-core signs into an access token (docs/security.md's table).
 ///
 /// Verification does not deserialize into this type: [`Verifier`](crate::Verifier) checks each
 /// claim itself so that a wrong type is a precise error. It is the shape to *sign*.

@@ -1,4 +1,4 @@
-//! Time as a parameter (DESIGN.md convention 11).
+//! Time as a parameter.
 //!
 //! Expiry, leeway and the key-refresh rate limit read an injected [`Clock`], so tests move time
 //! with [`ManualClock`] instead of sleeping. [`ManualClock`] is part of the public API because the

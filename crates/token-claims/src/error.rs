@@ -8,7 +8,7 @@
 
 use jsonwebtoken::Algorithm;
 
-/// Why a token was rejected, named after the SECURITY.md verification rule that caught it.
+/// Why a token was rejected, named after the docs/security.md verification rule that caught it.
 ///
 /// Never show these details to the client: the answer is always `invalid_token`.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -96,7 +96,7 @@ impl VerifyError {
         }
     }
 
-    /// The SECURITY.md verification rule (1..=7) this failure belongs to.
+    /// The docs/security.md verification rule (1..=7) this failure belongs to.
     pub fn rule(&self) -> u8 {
         match self {
             Self::TooLarge | Self::Malformed => 1,
@@ -125,7 +125,7 @@ pub enum ConfigError {
     /// The issuer is empty, so any `iss` check would be meaningless.
     #[error("the issuer must not be empty")]
     EmptyIssuer,
-    /// SECURITY.md rule 5 caps the clock-skew leeway.
+    /// docs/security.md rule 5 caps the clock-skew leeway.
     #[error("leeway of {0} s exceeds the maximum of {max} s", max = crate::MAX_LEEWAY_SECS)]
     LeewayTooLarge(u64),
     /// An empty allow-list would reject every token.

@@ -1,4 +1,4 @@
-//! Compact JWS, rules 1 to 4 of SECURITY.md: structure, protected header, key, signature.
+//! Compact JWS, rules 1 to 4 of docs/security.md: structure, protected header, key, signature.
 //!
 //! Nothing here trusts the token to choose anything: the algorithm must be in a caller's
 //! allow-list (compared as an exact string), the key comes from the caller, and header members

@@ -4,7 +4,7 @@
 //! [`AccessClaims`]; every service checks them with a [`Verifier`] and gets typed
 //! [`VerifiedClaims`] back, never a raw claim map. Nothing else in the workspace decodes tokens.
 //!
-//! [`Verifier::verify`] applies the verification order of `shared/spec/SECURITY.md`, each
+//! [`Verifier::verify`] applies the verification order of `docs/security.md`, each
 //! failure a distinct [`VerifyError`] that the HTTP edge turns into a bare `invalid_token`:
 //!
 //! 1. at most [`MAX_TOKEN_BYTES`]; three non-empty, canonical, unpadded base64url segments;

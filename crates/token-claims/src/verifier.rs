@@ -1,10 +1,10 @@
-//! The one access-token [`Verifier`]: SECURITY.md's seven rules, in order.
+//! The one access-token [`Verifier`]: docs/security.md's seven rules, in order.
 //!
 //! Rules 1-4 (structure, header, key, signature) live in [`crate::jws`]; this module adds the
 //! claims (rule 5), the role (rule 6) and revocation (rule 7), and owns the key set with its
 //! rate-limited refresh for unknown `kid`s. Claims are read only after the signature verified,
 //! and `jsonwebtoken::decode` is never used: it reads the system clock and is laxer than the
-//! profile (see SECURITY.md, "Notes on the jsonwebtoken crate").
+//! profile (see docs/security.md, "Notes on the jsonwebtoken crate").
 
 use std::collections::HashMap;
 use std::fmt;
@@ -177,7 +177,7 @@ impl Verifier {
         &self.config
     }
 
-    /// Runs SECURITY.md's rules 1-7 in order. An unknown `kid` is
+    /// Runs docs/security.md's rules 1-7 in order. An unknown `kid` is
     /// [`VerifyError::UnknownKid`]; use [`verify_refreshing`](Self::verify_refreshing) to fetch
     /// keys in that case.
     pub fn verify(&self, token: &str) -> Result<VerifiedClaims, VerifyError> {

@@ -1,4 +1,4 @@
-//! One test per rule of SECURITY.md's verification order and per distinct failure. Each token
+//! One test per rule of docs/security.md's verification order and per distinct failure. Each token
 //! is valid except for the one thing under test, so the test fails if that check goes.
 
 use base64::Engine as _;

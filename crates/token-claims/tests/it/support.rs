@@ -220,11 +220,10 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// Reads a Wycheproof (or other shared) vector file, from `shared/` beside the checkout.
-pub fn shared_vectors(file: &str) -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/wycheproof/");
-    let text = std::fs::read_to_string(format!("{path}{file}"))
-        .unwrap_or_else(|error| panic!("{path}{file}: {error} (is shared/ beside the checkout?)"));
+/// Reads a vendored Wycheproof vector file (`tests/vectors/wycheproof/`, see its README).
+pub fn wycheproof_vectors(file: &str) -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/wycheproof/");
+    let text = std::fs::read_to_string(format!("{path}{file}")).unwrap_or_else(|error| panic!("{path}{file}: {error}"));
     serde_json::from_str(&text).unwrap()
 }
 

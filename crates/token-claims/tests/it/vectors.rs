@@ -1,4 +1,4 @@
-//! Third-party vectors: RFC 8037 known answers and Project Wycheproof (shared/vectors/).
+//! Third-party vectors: RFC 8037 known answers and Project Wycheproof (vendored in `tests/vectors/`).
 //!
 //! The Wycheproof tests run every case through the crate's own signature path and count
 //! agreements. A disagreement is only tolerated when its tcId is in the test's commented
@@ -113,7 +113,7 @@ fn key_from_jwk(jwk: Value) -> Result<VerifyingKey, String> {
 
 #[test]
 fn wycheproof_ed25519() {
-    let vectors = shared_vectors("ed25519_test.json");
+    let vectors = wycheproof_vectors("ed25519_test.json");
     let mut tally = Tally::default();
     for group in vectors["testGroups"].as_array().unwrap() {
         let public = hex(group["publicKey"]["pk"].as_str().unwrap());
@@ -133,7 +133,7 @@ fn wycheproof_ed25519() {
 
 #[test]
 fn wycheproof_ecdsa_p256_sha256_p1363() {
-    let vectors = shared_vectors("ecdsa_secp256r1_sha256_p1363_test.json");
+    let vectors = wycheproof_vectors("ecdsa_secp256r1_sha256_p1363_test.json");
     let mut tally = Tally::default();
     for group in vectors["testGroups"].as_array().unwrap() {
         let point = hex(group["publicKey"]["uncompressed"].as_str().unwrap());
@@ -157,7 +157,7 @@ fn wycheproof_ecdsa_p256_sha256_p1363() {
 /// Wycheproof JWS cases that are "valid" there and refused here, by design.
 const JWS_REFUSED_BY_DESIGN: &[u64] = &[
     // HS256: HMAC is never in the allow-list, and no `oct` key can enter a key set
-    // (SECURITY.md: a shared secret would let every service mint tokens).
+    // (docs/security.md: a shared secret would let every service mint tokens).
     1, 348, 352, 357, 358, 359, 376, 377,
     // HS256 as well, and moreover these contain `?`, which strict base64url refuses (rule 1).
     372, 373, // RS256/RS384/RS512: RSA is not in the allow-list (EdDSA and ES256 only).
@@ -172,7 +172,7 @@ const JWS_REFUSED_BY_DESIGN: &[u64] = &[
 
 #[test]
 fn wycheproof_json_web_signature() {
-    let vectors = shared_vectors("json_web_signature_test.json");
+    let vectors = wycheproof_vectors("json_web_signature_test.json");
     let allowed = [Algorithm::EdDSA, Algorithm::ES256];
     let mut tally = Tally::default();
     for group in vectors["testGroups"].as_array().unwrap() {
