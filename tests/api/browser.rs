@@ -4,8 +4,8 @@
 //! Debian's Chromium through the pages as a student and a teacher. Screenshots of every main
 //! page land in `artifacts/screenshots/`.
 //!
-//! Needs what `.ci/run`'s "browser" section installs: Node.js, `/usr/bin/chromium` and
-//! `npm ci --prefix tests/browser`. Without them the test fails and says so; it never skips.
+//! Needs Node.js, `/usr/bin/chromium` and the packages of `tests/browser`, which `cargo xtask test`
+//! installs. Without them the test fails and says so; it never skips.
 
 use crate::helpers::{Backend, STUDENT_PASSWORD, TEACHER_PASSWORD, spawn_app};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -62,7 +62,7 @@ async fn journeys_in_chromium() {
 
 /// Fails with the install step when something the journeys need is missing.
 fn check_installed(script_dir: &Path, chromium: &str) {
-    let install = "install them as .ci/run's \"browser\" section does: \
+    let install = "run `cargo xtask test` (it installs them), or by hand: \
                    `apt-get install -y chromium nodejs npm` and `npm ci --prefix tests/browser`";
     let node = Command::new("node").arg("--version").output();
     assert!(node.is_ok_and(|o| o.status.success()), "the browser tests need Node.js (`node` on PATH); {install}");

@@ -114,7 +114,7 @@ impl Cluster {
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .spawn()
-            .expect("nginx must be installed (.ci/run installs it)");
+            .expect("nginx must be installed (`cargo xtask test` installs it)");
         Proc { name: "nginx".into(), child, log }
     }
 }
