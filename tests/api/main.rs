@@ -11,6 +11,7 @@ mod browser;
 mod courses;
 mod deploy;
 mod grading;
+mod hardening;
 mod keys;
 mod openapi;
 mod ops;

@@ -111,10 +111,15 @@ fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpRespo
         (status = 201, description = "The new account; its role is always `student`", body = Account),
         (status = 409, description = "The email already has an account", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "A bad email, a weak password or an empty name; `errors` names the field", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 429, description = "Too many sign-ups from this address; `Retry-After` says when to try again", body = ProblemDocument, content_type = "application/problem+json"),
     )
 )]
-pub async fn signup(state: web::Data<AuthState>, body: web::Json<SignUpBody>) -> Result<HttpResponse, AuthError> {
-    let account = state.sign_up(&body.email, &body.password, &body.display_name).await?;
+pub async fn signup(
+    req: HttpRequest,
+    state: web::Data<AuthState>,
+    body: web::Json<SignUpBody>,
+) -> Result<HttpResponse, AuthError> {
+    let account = state.sign_up(&body.email, &body.password, &body.display_name, &client_info(&req)).await?;
     Ok(HttpResponse::Created().json(account))
 }
 

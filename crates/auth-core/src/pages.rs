@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lectern_common::csrf::PRE_SESSION_COOKIE;
 use lectern_common::db::rfc3339;
 use lectern_common::extract::{
-    ACCESS_COOKIE, AnonForm, Identity, REFRESH_COOKIE, SecureForm, removal_cookie, safe_next, urlencode,
+    ACCESS_COOKIE, AnonForm, Identity, REFRESH_COOKIE, SecureForm, removal_cookie, urlencode,
 };
 use lectern_common::ids::SessionId;
 use lectern_common::page::render_with_status;
@@ -149,6 +149,14 @@ fn session_cookies(issued: &Issued, secure: bool) -> [Cookie<'static>; 2] {
     ]
 }
 
+/// A form page that answers a throttled attempt says when to try again, as the API does.
+fn with_retry_after(mut resp: HttpResponse, problem: &Problem) -> HttpResponse {
+    if let Some(v) = problem.retry_after.and_then(|secs| header::HeaderValue::from_str(&secs.to_string()).ok()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
 fn redirect(status: StatusCode, to: &str) -> actix_web::HttpResponseBuilder {
     let mut b = HttpResponse::build(status);
     b.insert_header((header::LOCATION, to.to_owned())).insert_header((header::CACHE_CONTROL, "no-store"));
@@ -173,7 +181,7 @@ fn signed_out_redirect(to: &str) -> HttpResponse {
 pub async fn sign_in_form(req: HttpRequest, query: web::Query<NextQuery>) -> Result<HttpResponse, PageError> {
     let id = identity(&req)?;
     let (ctx, cookie) = pre_session(&req, &id);
-    let page = SignInPage { ctx, next: safe_next(query.next.as_deref()), email: String::new(), error: None };
+    let page = SignInPage { ctx, next: id.safe_next(query.next.as_deref()), email: String::new(), error: None };
     Ok(with_cookie(render_with_status(&page, StatusCode::OK)?, cookie))
 }
 
@@ -184,7 +192,7 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, PageError> {
     let id = identity(&req)?;
     let form = form.0;
-    let next = safe_next(form.next.as_deref());
+    let next = id.safe_next(form.next.as_deref());
     let outcome = state.sign_in(&form.email, &form.password, &client_info(&req)).await;
     crate::api::record_sign_in(&req, &outcome);
     match outcome {
@@ -193,12 +201,7 @@ pub async fn sign_in(
             let (ctx, cookie) = pre_session(&req, &id);
             let problem = e.problem();
             let page = SignInPage { ctx, next, email: form.email, error: Some(e.to_string()) };
-            let mut resp = with_cookie(render_with_status(&page, problem.status)?, cookie);
-            if let Some(v) = problem.retry_after.and_then(|secs| header::HeaderValue::from_str(&secs.to_string()).ok())
-            {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            Ok(resp)
+            Ok(with_retry_after(with_cookie(render_with_status(&page, problem.status)?, cookie), &problem))
         }
         Err(e) => Err(e.into()),
     }
@@ -209,7 +212,7 @@ pub async fn sign_up_form(req: HttpRequest, query: web::Query<NextQuery>) -> Res
     let (ctx, cookie) = pre_session(&req, &id);
     let page = SignUpPage {
         ctx,
-        next: safe_next(query.next.as_deref()),
+        next: id.safe_next(query.next.as_deref()),
         email: String::new(),
         display_name: String::new(),
         error: None,
@@ -224,16 +227,16 @@ pub async fn sign_up(
 ) -> Result<HttpResponse, PageError> {
     let id = identity(&req)?;
     let form = form.0;
-    let next = safe_next(form.next.as_deref());
-    let created = state.sign_up(&form.email, &form.password, &form.display_name).await;
+    let next = id.safe_next(form.next.as_deref());
+    let created = state.sign_up(&form.email, &form.password, &form.display_name, &client_info(&req)).await;
     match created {
         Ok(_) => {
             let issued = state.sign_in(&form.email, &form.password, &client_info(&req)).await?;
             Ok(signed_in_redirect(&issued, id.cookies_secure, &next))
         }
-        Err(e @ (AuthError::Invalid { .. } | AuthError::EmailTaken)) => {
+        Err(e @ (AuthError::Invalid { .. } | AuthError::EmailTaken | AuthError::Throttled(_))) => {
             let (ctx, cookie) = pre_session(&req, &id);
-            let status = e.problem().status;
+            let problem = e.problem();
             let page = SignUpPage {
                 ctx,
                 next,
@@ -241,7 +244,7 @@ pub async fn sign_up(
                 display_name: form.display_name,
                 error: Some(e.to_string()),
             };
-            Ok(with_cookie(render_with_status(&page, status)?, cookie))
+            Ok(with_retry_after(with_cookie(render_with_status(&page, problem.status)?, cookie), &problem))
         }
         Err(e) => Err(e.into()),
     }
@@ -261,14 +264,18 @@ pub async fn refresh(
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, PageError> {
     let id = identity(&req)?;
-    let next = safe_next(query.next.as_deref());
+    let next = id.safe_next(query.next.as_deref());
     let status = if req.method() == actix_web::http::Method::GET {
         StatusCode::SEE_OTHER
     } else {
         StatusCode::TEMPORARY_REDIRECT
     };
+    let sign_in = format!("/auth/sign-in?next={}", urlencode(&next));
+    // Without the refresh cookie (a navigation from another site does not carry the SameSite=Strict
+    // cookie) nothing is known about the session, so nothing is deleted: only a request that
+    // carried the refresh cookie may clear it.
     let Some(presented) = req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()) else {
-        return Ok(signed_out_redirect(&format!("/auth/sign-in?next={}", urlencode(&next))));
+        return Ok(redirect(StatusCode::SEE_OTHER, &sign_in).finish());
     };
     match state.refresh(&presented).await {
         Ok(issued) => {
@@ -278,9 +285,7 @@ pub async fn refresh(
             }
             Ok(b.finish())
         }
-        Err(AuthError::InvalidRefreshToken) => {
-            Ok(signed_out_redirect(&format!("/auth/sign-in?next={}", urlencode(&next))))
-        }
+        Err(AuthError::InvalidRefreshToken) => Ok(signed_out_redirect(&sign_in)),
         Err(e) => Err(e.into()),
     }
 }

@@ -6,7 +6,7 @@ use crate::error::AuthError;
 use crate::keys::KeyRing;
 use crate::password::PasswordHasher;
 use crate::store::{self, SessionRow, UserRow};
-use crate::throttle::Throttle;
+use crate::throttle::{Throttle, sign_in_keys, sign_up_keys};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -224,7 +224,18 @@ impl AuthState {
     }
 
     /// Creates a student account (teachers come from `lectern users add` or the seed).
-    pub async fn sign_up(&self, email: &str, password: &str, display_name: &str) -> Result<Account, AuthError> {
+    ///
+    /// Every attempt from an address counts against its sign-up limit before any work is done:
+    /// the strength check and the hash are bounded, and so is how fast anyone can learn from
+    /// 409s which emails have accounts.
+    pub async fn sign_up(
+        &self,
+        email: &str,
+        password: &str,
+        display_name: &str,
+        client: &ClientInfo,
+    ) -> Result<Account, AuthError> {
+        self.throttle.reserve(&sign_up_keys(&client.address)).map_err(AuthError::Throttled)?.keep();
         let email = Email::parse(email)?;
         let name = DisplayName::parse(display_name)?;
         let password = Password::parse(password, &[email.as_str(), name.as_str()])?;
@@ -248,7 +259,9 @@ impl AuthState {
     /// Checks the password (same reply and time for an unknown email), then opens a session.
     pub async fn sign_in(&self, email: &str, password: &str, client: &ClientInfo) -> Result<Issued, AuthError> {
         let account_key = email.trim().to_lowercase();
-        self.throttle.check(&account_key, &client.address).map_err(AuthError::Throttled)?;
+        // Reserved before the password is checked, so attempts in flight count too.
+        let attempt =
+            self.throttle.reserve(&sign_in_keys(&account_key, &client.address)).map_err(AuthError::Throttled)?;
         // Over-long input cannot be a valid password; cap it before hashing to bound the work.
         let candidate: String = password.chars().take(crate::domain::MAX_PASSWORD_CHARS + 1).collect();
         let lookup = account_key.clone();
@@ -258,11 +271,11 @@ impl AuthState {
         let user = match user {
             Some(user) if ok => user,
             _ => {
-                self.throttle.record_failure(&account_key, &client.address);
+                attempt.keep();
                 return Err(AuthError::InvalidCredentials);
             }
         };
-        self.throttle.record_success(&account_key);
+        attempt.succeeded();
         self.open_session(user, client.user_agent.clone()).await
     }
 

@@ -307,13 +307,31 @@ pub fn urlencode(value: &str) -> String {
     serde_urlencoded::to_string([("v", value)]).map(|s| s[2..].to_owned()).unwrap_or_default()
 }
 
-/// Only a same-site path is a safe redirect target: `/x` yes; `//evil`, `/\evil`, `https://..` no.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.contains(['\r', '\n']) => {
-            n.to_owned()
-        }
-        _ => "/courses".to_owned(),
+/// Where a page goes when `?next=` is missing or refused.
+pub const DEFAULT_NEXT: &str = "/courses";
+
+/// A redirect target (`?next=`) is kept only when it is a path that stays on this site: it starts
+/// with one `/`, holds no whitespace, control character or backslash anywhere (browsers strip tabs
+/// and newlines and read `\` as `/`, which turns `/<TAB>/evil.example` into `//evil.example`), and,
+/// resolved against the public URL, still has the public URL's origin. Anything else is
+/// [`DEFAULT_NEXT`].
+pub fn safe_next(next: Option<&str>, public_origin: &str) -> String {
+    let Some(n) = next else { return DEFAULT_NEXT.to_owned() };
+    let shaped = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\');
+    let same_origin = || {
+        let base = url::Url::parse(public_origin).ok()?;
+        let target = base.join(n).ok()?;
+        (target.origin() == base.origin()).then_some(())
+    };
+    if shaped && same_origin().is_some() { n.to_owned() } else { DEFAULT_NEXT.to_owned() }
+}
+
+impl Identity {
+    /// [`safe_next`] against this service's public origin.
+    pub fn safe_next(&self, next: Option<&str>) -> String {
+        safe_next(next, &self.public_origin)
     }
 }
 
@@ -422,17 +440,31 @@ mod tests {
 
     #[test]
     fn next_must_stay_on_this_site() {
-        assert_eq!(safe_next(Some("/courses/1?x=2")), "/courses/1?x=2");
+        let origin = "https://lectern.example";
+        assert_eq!(safe_next(Some("/courses/1?x=2"), origin), "/courses/1?x=2");
+        assert_eq!(safe_next(Some("/courses?q=a%20b"), origin), "/courses?q=a%20b");
         for evil in [
             "//evil.example",
             "/\\evil.example",
+            "/x/\\evil.example",
             "https://evil.example",
             "javascript:alert(1)",
             "/x\r\nSet-Cookie: a=b",
+            // Browsers strip tab, CR and LF from URLs: these would become `//other.host/`.
+            "/\t/other.host/",
+            "/\n/other.host/",
+            "/\r/other.host/",
+            "/ /other.host/",
+            "/\u{a0}/other.host/",
+            "/\u{2028}/other.host/",
+            "/\u{7f}x",
+            "/courses?q=a b",
+            "",
+            "courses",
         ] {
-            assert_eq!(safe_next(Some(evil)), "/courses", "{evil}");
+            assert_eq!(safe_next(Some(evil), origin), DEFAULT_NEXT, "{evil:?}");
         }
-        assert_eq!(safe_next(None), "/courses");
+        assert_eq!(safe_next(None, origin), DEFAULT_NEXT);
     }
 
     #[test]

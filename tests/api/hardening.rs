@@ -1,0 +1,172 @@
+//! What an outside review and a black-box attack found, each pinned by a test that fails without
+//! its fix: throttling under concurrency, redirects through `next`, cross-site sign-out, sign-up
+//! automation.
+
+use crate::helpers::{Backend, Browser, STUDENT_PASSWORD, TestApp, spawn_app};
+use crate::on_both_backends;
+use futures_util::future::join_all;
+use serde_json::json;
+
+on_both_backends!(
+    parallel_guesses_at_one_account_get_five_password_checks,
+    parallel_guesses_from_sixty_addresses_get_five_password_checks,
+    parallel_guesses_at_fifty_accounts_from_one_address_get_twenty_checks,
+    sign_ups_are_throttled_per_address,
+);
+
+/// A client whose connections come from `127.0.0.N` (Linux routes all of 127/8 to loopback).
+fn client_from(n: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, n]))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Posts wrong passwords in parallel, one per (client, email); returns the statuses.
+async fn guesses(app: &TestApp, attempts: Vec<(reqwest::Client, String)>) -> Vec<u16> {
+    let url = app.url("/api/auth/token");
+    let sent = attempts.into_iter().map(|(client, email)| {
+        let url = url.clone();
+        async move {
+            let resp = client
+                .post(url)
+                .json(&json!({"email": email, "password": "not the password at all"}))
+                .send()
+                .await
+                .unwrap();
+            resp.status().as_u16()
+        }
+    });
+    join_all(sent).await
+}
+
+fn count(statuses: &[u16], status: u16) -> usize {
+    statuses.iter().filter(|s| **s == status).count()
+}
+
+async fn parallel_guesses_at_one_account_get_five_password_checks(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.student("Ada").await;
+    let client = client_from(1);
+    let statuses = guesses(&app, (0..60).map(|_| (client.clone(), "ada@example.org".to_owned())).collect()).await;
+    assert_eq!(count(&statuses, 401), 5, "passwords checked: {statuses:?}");
+    assert_eq!(count(&statuses, 429), 55, "{statuses:?}");
+    assert_eq!(app.token("ada@example.org", STUDENT_PASSWORD).await.status(), 429, "the right password waits too");
+}
+
+async fn parallel_guesses_from_sixty_addresses_get_five_password_checks(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.student("Ada").await;
+    let attempts = (0..60u8).map(|i| (client_from(10 + i), "ada@example.org".to_owned())).collect();
+    let statuses = guesses(&app, attempts).await;
+    assert_eq!(count(&statuses, 401), 5, "passwords checked: {statuses:?}");
+    assert_eq!(count(&statuses, 429), 55, "{statuses:?}");
+}
+
+async fn parallel_guesses_at_fifty_accounts_from_one_address_get_twenty_checks(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = client_from(2);
+    let attempts = (0..50).map(|i| (client.clone(), format!("user{i}@example.org"))).collect();
+    let statuses = guesses(&app, attempts).await;
+    assert_eq!(count(&statuses, 401), 20, "passwords checked: {statuses:?}");
+    assert_eq!(count(&statuses, 429), 30, "{statuses:?}");
+    let other = client_from(3);
+    let resp = other.post(app.url("/api/auth/token")).json(&json!({"email": "x@example.org", "password": "y"}));
+    assert_eq!(resp.send().await.unwrap().status(), 401, "another address is not held back");
+}
+
+async fn sign_ups_are_throttled_per_address(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = client_from(4);
+    let url = app.url("/api/auth/signup");
+    // Half of them ask for an email that is taken: the 409s count like everything else.
+    app.student("Taken").await;
+    let sent = (0..25).map(|i| {
+        let (client, url) = (client.clone(), url.clone());
+        let email = if i % 2 == 0 { format!("new{i}@example.org") } else { "taken@example.org".to_owned() };
+        async move {
+            let resp = client
+                .post(url)
+                .json(&json!({"email": email, "password": STUDENT_PASSWORD, "display_name": "N"}))
+                .send()
+                .await
+                .unwrap();
+            let retry_after = resp.headers().get("retry-after").is_some();
+            (resp.status().as_u16(), retry_after)
+        }
+    });
+    let replies = join_all(sent).await;
+    let statuses: Vec<u16> = replies.iter().map(|(s, _)| *s).collect();
+    assert_eq!(count(&statuses, 429), 5, "{statuses:?}");
+    assert_eq!(count(&statuses, 201) + count(&statuses, 409), 20, "{statuses:?}");
+    assert!(replies.iter().filter(|(s, _)| *s == 429).all(|(_, retry)| *retry), "429 says when to come back");
+    let other = client_from(5);
+    let resp = other
+        .post(&url)
+        .json(&json!({"email": "elsewhere@example.org", "password": STUDENT_PASSWORD, "display_name": "E"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "another address may still sign up");
+    app.advance(3600);
+    let resp = client
+        .post(&url)
+        .json(&json!({"email": "later@example.org", "password": STUDENT_PASSWORD, "display_name": "L"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "the window passed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn next_with_whitespace_or_control_characters_stays_on_this_site() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut browser = Browser::new(&app);
+    app.student("Ada").await;
+    browser.sign_in("ada@example.org", STUDENT_PASSWORD).await;
+    for evil in ["/%09/other.host/", "/%0a/other.host/", "/%20/other.host/", "/%5c/other.host/", "//other.host/"] {
+        let resp = browser.get(&format!("/auth/refresh?next={evil}")).await;
+        assert_eq!(resp.status(), 303, "{evil}");
+        assert_eq!(resp.headers()["location"], "/courses", "{evil}");
+        let (html, _) = browser.page(&format!("/auth/sign-in?next={evil}")).await;
+        assert!(html.contains(r#"name="next" value="/courses""#), "{evil}: the form keeps only a safe next");
+    }
+    let resp = browser.get("/auth/refresh?next=/courses%3Fq%3Dx").await;
+    assert_eq!(resp.headers()["location"], "/courses?q=x", "a real path is kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_navigation_without_the_refresh_cookie_deletes_nothing() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut browser = Browser::new(&app);
+    app.student("Ada").await;
+    browser.sign_in("ada@example.org", STUDENT_PASSWORD).await;
+    let access = browser.cookies["lectern_at"].0.clone();
+    // What another site's link delivers: the Lax access cookie, never the Strict refresh cookie.
+    let resp = app
+        .api
+        .get(app.url("/auth/refresh?next=/courses"))
+        .header("cookie", format!("lectern_at={access}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(resp.headers()["location"].to_str().unwrap().starts_with("/auth/sign-in"));
+    assert!(resp.headers().get("set-cookie").is_none(), "no cookie is deleted: {:?}", resp.headers());
+    assert_eq!(app.get("/api/auth/me", Some(&access)).await.status(), 200, "still signed in");
+    // A refresh cookie that is not valid (spent, forged) is cleared, with the access cookie.
+    let resp = app
+        .api
+        .get(app.url("/auth/refresh?next=/courses"))
+        .header("cookie", format!("lectern_at={access}; lectern_rt=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+        .send()
+        .await
+        .unwrap();
+    let cleared: Vec<String> = crate::helpers::set_cookies(&resp)
+        .into_iter()
+        .filter(|(_, v, a)| v.is_empty() && a.contains("max-age=0"))
+        .map(|(n, _, _)| n)
+        .collect();
+    assert_eq!(cleared, ["lectern_at", "lectern_rt"]);
+}
