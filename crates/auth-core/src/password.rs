@@ -8,6 +8,7 @@
 //!   it instead of keeping a copy in every blocking thread's arena (which had the all-in-one
 //!   server's peak memory above 1 GB under load).
 
+use crate::domain::Password;
 use crate::error::AuthError;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -116,6 +117,18 @@ impl PasswordHasher {
         Ok(known && matched)
     }
 
+    /// Checks a new password's strength ([`Password::parse`]) and hashes it, both on the hashing
+    /// threads: the strength check costs up to ~20 ms of CPU too, and must not hold a request
+    /// worker.
+    pub async fn parse_and_hash(&self, raw: String, context: Vec<String>) -> Result<String, AuthError> {
+        self.run(move |argon| {
+            let context: Vec<&str> = context.iter().map(String::as_str).collect();
+            let password = Password::parse(&raw, &context)?;
+            hash_blocking(argon, password.expose().as_bytes())
+        })
+        .await?
+    }
+
     /// Synchronous hash for the CLI and the demo seed.
     pub fn hash_now(&self, password: &str) -> Result<String, AuthError> {
         hash_blocking(&self.argon, password.as_bytes())
@@ -143,6 +156,17 @@ mod tests {
         let hasher = PasswordHasher::new().unwrap();
         assert!(!hasher.verify("anything at all 123".into(), None).await.unwrap());
         assert!(!hasher.verify("anything at all 123".into(), Some("not a phc string".into())).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn new_passwords_are_checked_and_hashed_on_the_pool() {
+        let hasher = PasswordHasher::new().unwrap();
+        let weak = hasher.parse_and_hash("a".repeat(128), vec!["ada@example.org".into()]).await;
+        assert!(matches!(weak, Err(AuthError::Invalid { field: "password", .. })), "{weak:?}");
+        let guessable = hasher.parse_and_hash("ada@example.org1".into(), vec!["ada@example.org".into()]).await;
+        assert!(guessable.is_err(), "the user's own email does not make a password");
+        let hash = hasher.parse_and_hash("violet meadow studies algebra".into(), vec![]).await.unwrap();
+        assert!(hasher.verify("violet meadow studies algebra".into(), Some(hash)).await.unwrap());
     }
 
     #[tokio::test]

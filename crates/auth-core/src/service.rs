@@ -238,8 +238,8 @@ impl AuthState {
         self.throttle.reserve(&sign_up_keys(&client.address)).map_err(AuthError::Throttled)?.keep();
         let email = Email::parse(email)?;
         let name = DisplayName::parse(display_name)?;
-        let password = Password::parse(password, &[email.as_str(), name.as_str()])?;
-        let hash = self.hasher.hash(password.expose().to_owned()).await?;
+        let context = vec![email.as_str().to_owned(), name.as_str().to_owned()];
+        let hash = self.hasher.parse_and_hash(password.to_owned(), context).await?;
         let user = UserRow {
             id: UserId::new(),
             email: email.as_str().to_owned(),
