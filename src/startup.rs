@@ -78,6 +78,7 @@ fn verifier(
 ) -> anyhow::Result<Arc<Verifier>> {
     let mut vc = VerifierConfig::new(config.issuer.clone(), audience);
     vc.leeway_secs = config.leeway.as_secs();
+    vc.max_lifetime_secs = config.access_ttl.as_secs();
     let v =
         Verifier::new(vc, keys, Arc::clone(clock), Arc::new(revoked.clone())).context("building the token verifier")?;
     Ok(Arc::new(v.with_key_source(source)))

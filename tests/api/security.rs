@@ -143,6 +143,14 @@ async fn forged_tokens(app: &TestApp, victim: &Actor, jku_url: &str) -> Vec<(u8,
     cases.push((5, "expired beyond the leeway".into(), signed(&|c| c["exp"] = json!(now - 31))));
     cases.push((5, "not yet valid beyond the leeway".into(), signed(&|c| c["nbf"] = json!(now + 31))));
     cases.push((5, "exp as a string".into(), signed(&|c| c["exp"] = json!((now + 900).to_string()))));
+    // A longer-lived token than the services are configured for could outlive its session's revocation.
+    cases.push((5, "lifetime longer than configured".into(), signed(&|c| c["exp"] = json!(now + 901))));
+    cases.push((5, "issued long ago, valid for a day".into(), {
+        signed(&|c| {
+            c["iat"] = json!(now - 3600);
+            c["exp"] = json!(now + 86_400);
+        })
+    }));
     for claim in ["exp", "iat", "sub", "sid", "jti", "role", "iss", "aud", "nbf"] {
         cases.push((5, format!("no {claim}"), signed(&|c| drop(c.as_object_mut().unwrap().remove(claim)))));
     }

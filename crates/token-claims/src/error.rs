@@ -63,6 +63,11 @@ pub enum VerifyError {
     /// Rule 5: a claim has the wrong type or an impossible value.
     #[error("bad claim `{0}`")]
     BadClaim(&'static str),
+    /// Rule 5: `exp - iat` is longer than the configured access-token lifetime. A token that lives
+    /// longer than the verifier expects could outlive the revocation of its session, which each
+    /// process remembers only for that lifetime (plus leeway).
+    #[error("token lifetime too long")]
+    LifetimeTooLong,
     /// Rule 6: `role` is not one of the closed set of roles.
     #[error("unknown role")]
     UnknownRole,
@@ -91,6 +96,7 @@ impl VerifyError {
             Self::NotYetValid => "not_yet_valid",
             Self::MissingClaim(_) => "missing_claim",
             Self::BadClaim(_) => "bad_claim",
+            Self::LifetimeTooLong => "lifetime_too_long",
             Self::UnknownRole => "unknown_role",
             Self::Revoked => "revoked",
         }
@@ -112,7 +118,8 @@ impl VerifyError {
             | Self::Expired
             | Self::NotYetValid
             | Self::MissingClaim(_)
-            | Self::BadClaim(_) => 5,
+            | Self::BadClaim(_)
+            | Self::LifetimeTooLong => 5,
             Self::UnknownRole => 6,
             Self::Revoked => 7,
         }

@@ -28,6 +28,8 @@ use crate::revocation::RevocationCheck;
 pub const MAX_LEEWAY_SECS: u64 = 60;
 /// Rule 5: the leeway [`VerifierConfig::new`] starts with.
 pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+/// Rule 5: the access-token lifetime [`VerifierConfig::new`] starts with (15 minutes).
+pub const DEFAULT_MAX_LIFETIME_SECS: u64 = 900;
 /// Rule 3: an unknown `kid` refreshes the key set at most this often.
 pub const KEY_REFRESH_INTERVAL: Duration = Duration::seconds(30);
 
@@ -42,12 +44,20 @@ pub struct VerifierConfig {
     pub leeway_secs: u64,
     /// The algorithm allow-list: EdDSA and/or ES256, nothing else.
     pub algorithms: Vec<Algorithm>,
+    /// The longest `exp - iat` accepted: the access-token lifetime auth-core is configured with.
+    pub max_lifetime_secs: u64,
 }
 
 impl VerifierConfig {
     /// EdDSA only, with [`DEFAULT_LEEWAY_SECS`] of leeway.
     pub fn new(issuer: impl Into<String>, audience: Audience) -> Self {
-        Self { issuer: issuer.into(), audience, leeway_secs: DEFAULT_LEEWAY_SECS, algorithms: vec![Algorithm::EdDSA] }
+        Self {
+            issuer: issuer.into(),
+            audience,
+            leeway_secs: DEFAULT_LEEWAY_SECS,
+            algorithms: vec![Algorithm::EdDSA],
+            max_lifetime_secs: DEFAULT_MAX_LIFETIME_SECS,
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -72,6 +82,8 @@ pub struct Verifier {
     config: VerifierConfig,
     /// `config.leeway_secs`, checked and converted once.
     leeway: i64,
+    /// `config.max_lifetime_secs`, likewise.
+    max_lifetime: i64,
     keys: RwLock<Arc<KeySet>>,
     clock: Arc<dyn Clock>,
     revoked: Arc<dyn RevocationCheck>,
@@ -154,9 +166,11 @@ impl Verifier {
             return Err(ConfigError::NoCryptoBackend);
         }
         let leeway = i64::try_from(config.leeway_secs).map_err(|_| ConfigError::LeewayTooLarge(config.leeway_secs))?;
+        let max_lifetime = i64::try_from(config.max_lifetime_secs).unwrap_or(i64::MAX);
         Ok(Self {
             config,
             leeway,
+            max_lifetime,
             keys: RwLock::new(Arc::new(keys)),
             clock,
             revoked,
@@ -332,6 +346,9 @@ impl Verifier {
         }
         if iat > latest_acceptable {
             return Err(VerifyError::BadClaim("iat"));
+        }
+        if exp.saturating_sub(iat) > self.max_lifetime {
+            return Err(VerifyError::LifetimeTooLong);
         }
 
         // Rule 6.

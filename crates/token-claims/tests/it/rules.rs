@@ -476,6 +476,19 @@ mod rule_5_claims {
     }
 
     #[test]
+    fn a_lifetime_longer_than_configured_is_refused() {
+        let fixture = Fixture::new();
+        let edge = with(claims(), "exp", json!(NOW + LIFETIME));
+        assert!(verify_claims(&fixture, edge).is_ok(), "exactly the configured lifetime");
+        let longer = with(claims(), "exp", json!(NOW + LIFETIME + 1));
+        assert_eq!(verify_claims(&fixture, longer), Err(VerifyError::LifetimeTooLong));
+        let old_and_long = with(with(claims(), "iat", json!(NOW - 7200)), "exp", json!(NOW + 60));
+        assert_eq!(verify_claims(&fixture, old_and_long), Err(VerifyError::LifetimeTooLong));
+        let shorter = Fixture::with_config(|config| config.max_lifetime_secs = 300);
+        assert_eq!(verify_claims(&shorter, claims()), Err(VerifyError::LifetimeTooLong));
+    }
+
+    #[test]
     fn each_required_claim_must_be_present() {
         let fixture = Fixture::new();
         for claim in ["exp", "nbf", "iat", "sub", "sid", "jti", "role"] {
