@@ -15,6 +15,7 @@ use lectern_common::metrics::Metrics;
 use lectern_common::net::TrustedProxies;
 use lectern_common::openapi::{self, OpenApiJson};
 use lectern_common::revocation::{RevocationSync, load_or_create_secret};
+use lectern_common::telemetry::RequestSpan;
 use lectern_common::{Config, Identity, middleware, web_config};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -205,7 +206,7 @@ impl Application {
                 .wrap(from_fn(middleware::security_headers))
                 .wrap(from_fn(middleware::request_id))
                 .wrap(prometheus.clone())
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(metrics.clone())
                 .app_data(trusted.clone())
                 .configure(|cfg| lectern_common::health::configure(cfg, readiness.clone()))
