@@ -201,9 +201,11 @@ impl Application {
         let readiness = web::Data::new(Readiness { db, jwks });
         let metrics = web::Data::new(metrics);
         let trusted = web::Data::new(TrustedProxies(config.trusted_proxies.clone()));
+        let hsts = config.cookies_secure();
         let server = HttpServer::new(move || {
             let mut app = App::new()
                 .wrap(from_fn(middleware::security_headers))
+                .wrap(middleware::hsts(hsts))
                 .wrap(from_fn(middleware::request_id))
                 .wrap(prometheus.clone())
                 .wrap(TracingLogger::<RequestSpan>::new())

@@ -170,3 +170,49 @@ async fn a_navigation_without_the_refresh_cookie_deletes_nothing() {
         .collect();
     assert_eq!(cleared, ["lectern_at", "lectern_rt"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_https_cookies_carry_host_and_secure_prefixes_and_hsts_is_sent() {
+    let app =
+        crate::helpers::spawn_app_with(Backend::Sqlite, |c| c.public_url = "https://lectern.example".into()).await;
+    app.student("Ada").await;
+    let mut browser = Browser::new(&app);
+    let resp = browser.get("/auth/sign-in").await;
+    assert_eq!(resp.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    let pre = crate::helpers::set_cookies(&resp);
+    assert_eq!(pre[0].0, "__Secure-lectern_pre");
+    assert!(pre[0].2.contains("secure") && pre[0].2.contains("path=/auth"), "{pre:?}");
+    let html = resp.text().await.unwrap();
+    let token = crate::helpers::csrf_token(&html);
+    let resp = browser
+        .post_form(
+            "/auth/sign-in",
+            &[
+                ("csrf_token", &token),
+                ("email", "ada@example.org"),
+                ("password", STUDENT_PASSWORD),
+                ("next", "/courses"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let cookies = crate::helpers::set_cookies(&resp);
+    let access = cookies.iter().find(|c| c.0 == "__Host-lectern_at").expect("__Host- access cookie");
+    assert!(access.2.contains("secure") && access.2.contains("path=/") && !access.2.contains("domain"), "{access:?}");
+    let refresh = cookies.iter().find(|c| c.0 == "__Secure-lectern_rt").expect("__Secure- refresh cookie");
+    assert!(refresh.2.contains("secure") && refresh.2.contains("path=/auth"), "{refresh:?}");
+    let page = browser.get("/courses").await;
+    assert_eq!(page.status(), 200, "signed in through the prefixed cookie");
+    assert_eq!(page.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    // The unprefixed name means nothing over https: a cookie planted by a sibling host or over http.
+    let planted =
+        app.api.get(app.url("/courses")).header("cookie", format!("lectern_at={}", access.1)).send().await.unwrap();
+    assert_eq!(planted.status(), 303, "an unprefixed access cookie is not read");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_there_is_no_hsts() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let resp = app.get("/auth/sign-in", None).await;
+    assert!(resp.headers().get("strict-transport-security").is_none());
+}

@@ -10,11 +10,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use lectern_common::csrf::PRE_SESSION_COOKIE;
 use lectern_common::db::rfc3339;
-use lectern_common::extract::{
-    ACCESS_COOKIE, AnonForm, Identity, REFRESH_COOKIE, SecureForm, removal_cookie, urlencode,
-};
+use lectern_common::extract::{AnonForm, CookieNames, Identity, SecureForm, urlencode};
 use lectern_common::ids::SessionId;
 use lectern_common::page::render_with_status;
 use lectern_common::problem::{IntoProblem, PageError, Problem};
@@ -100,15 +97,15 @@ fn identity(req: &HttpRequest) -> Result<web::Data<Identity>, PageError> {
 
 /// The pre-session cookie the sign-in and sign-up forms are bound to, made when missing.
 fn pre_session(req: &HttpRequest, id: &Identity) -> (PageCtx, Option<Cookie<'static>>) {
-    let existing = req.cookie(PRE_SESSION_COOKIE).map(|c| c.value().to_owned()).filter(|v| v.len() == 43);
+    let existing = req.cookie(id.cookies.pre_session).map(|c| c.value().to_owned()).filter(|v| v.len() == 43);
     let (value, fresh) = match existing {
         Some(v) => (v, None),
         None => {
             let v = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-            let cookie = Cookie::build(PRE_SESSION_COOKIE, v.clone())
+            let cookie = Cookie::build(id.cookies.pre_session, v.clone())
                 .path("/auth")
                 .http_only(true)
-                .secure(id.cookies_secure)
+                .secure(id.cookies.secure)
                 .same_site(SameSite::Strict)
                 .finish();
             (v, Some(cookie))
@@ -129,20 +126,20 @@ fn with_cookie(mut resp: HttpResponse, cookie: Option<Cookie<'static>>) -> HttpR
 /// HttpOnly, Secure over https. The access cookie lives as long as the session can be
 /// refreshed, so an expired access token still reaches the server and is refreshed rather
 /// than treated as "signed out".
-fn session_cookies(issued: &Issued, secure: bool) -> [Cookie<'static>; 2] {
+fn session_cookies(issued: &Issued, names: CookieNames) -> [Cookie<'static>; 2] {
     let max_age = CookieDuration::seconds(i64::try_from(issued.refresh_expires_in).unwrap_or(0));
     [
-        Cookie::build(ACCESS_COOKIE, issued.access_token.clone())
+        Cookie::build(names.access, issued.access_token.clone())
             .path("/")
             .http_only(true)
-            .secure(secure)
+            .secure(names.secure)
             .same_site(SameSite::Lax)
             .max_age(max_age)
             .finish(),
-        Cookie::build(REFRESH_COOKIE, issued.refresh_token.clone())
+        Cookie::build(names.refresh, issued.refresh_token.clone())
             .path("/auth")
             .http_only(true)
-            .secure(secure)
+            .secure(names.secure)
             .same_site(SameSite::Strict)
             .max_age(max_age)
             .finish(),
@@ -163,18 +160,18 @@ fn redirect(status: StatusCode, to: &str) -> actix_web::HttpResponseBuilder {
     b
 }
 
-fn signed_in_redirect(issued: &Issued, secure: bool, to: &str) -> HttpResponse {
+fn signed_in_redirect(issued: &Issued, names: CookieNames, to: &str) -> HttpResponse {
     let mut b = redirect(StatusCode::SEE_OTHER, to);
-    for c in session_cookies(issued, secure) {
+    for c in session_cookies(issued, names) {
         b.cookie(c);
     }
     b.finish()
 }
 
-fn signed_out_redirect(to: &str) -> HttpResponse {
+fn signed_out_redirect(names: CookieNames, to: &str) -> HttpResponse {
     redirect(StatusCode::SEE_OTHER, to)
-        .cookie(removal_cookie(ACCESS_COOKIE, "/"))
-        .cookie(removal_cookie(REFRESH_COOKIE, "/auth"))
+        .cookie(names.removal(names.access, "/"))
+        .cookie(names.removal(names.refresh, "/auth"))
         .finish()
 }
 
@@ -196,7 +193,7 @@ pub async fn sign_in(
     let outcome = state.sign_in(&form.email, &form.password, &client_info(&req)).await;
     crate::api::record_sign_in(&req, &outcome);
     match outcome {
-        Ok(issued) => Ok(signed_in_redirect(&issued, id.cookies_secure, &next)),
+        Ok(issued) => Ok(signed_in_redirect(&issued, id.cookies, &next)),
         Err(e @ (AuthError::InvalidCredentials | AuthError::Throttled(_))) => {
             let (ctx, cookie) = pre_session(&req, &id);
             let problem = e.problem();
@@ -232,7 +229,7 @@ pub async fn sign_up(
     match created {
         Ok(_) => {
             let issued = state.sign_in(&form.email, &form.password, &client_info(&req)).await?;
-            Ok(signed_in_redirect(&issued, id.cookies_secure, &next))
+            Ok(signed_in_redirect(&issued, id.cookies, &next))
         }
         Err(e @ (AuthError::Invalid { .. } | AuthError::EmailTaken | AuthError::Throttled(_))) => {
             let (ctx, cookie) = pre_session(&req, &id);
@@ -250,10 +247,14 @@ pub async fn sign_up(
     }
 }
 
-pub async fn sign_out(state: web::Data<AuthState>, form: SecureForm<NoFields>) -> Result<HttpResponse, PageError> {
+pub async fn sign_out(
+    req: HttpRequest,
+    state: web::Data<AuthState>,
+    form: SecureForm<NoFields>,
+) -> Result<HttpResponse, PageError> {
     let user = form.user;
     state.end_session(user.id, user.session, "logout").await?;
-    Ok(signed_out_redirect("/auth/sign-in"))
+    Ok(signed_out_redirect(identity(&req)?.cookies, "/auth/sign-in"))
 }
 
 /// The transparent refresh: pages whose access cookie expired are sent here (303 for a GET,
@@ -274,18 +275,18 @@ pub async fn refresh(
     // Without the refresh cookie (a navigation from another site does not carry the SameSite=Strict
     // cookie) nothing is known about the session, so nothing is deleted: only a request that
     // carried the refresh cookie may clear it.
-    let Some(presented) = req.cookie(REFRESH_COOKIE).map(|c| c.value().to_owned()) else {
+    let Some(presented) = req.cookie(id.cookies.refresh).map(|c| c.value().to_owned()) else {
         return Ok(redirect(StatusCode::SEE_OTHER, &sign_in).finish());
     };
     match state.refresh(&presented).await {
         Ok(issued) => {
             let mut b = redirect(status, &next);
-            for c in session_cookies(&issued, id.cookies_secure) {
+            for c in session_cookies(&issued, id.cookies) {
                 b.cookie(c);
             }
             Ok(b.finish())
         }
-        Err(AuthError::InvalidRefreshToken) => Ok(signed_out_redirect(&sign_in)),
+        Err(AuthError::InvalidRefreshToken) => Ok(signed_out_redirect(id.cookies, &sign_in)),
         Err(e) => Err(e.into()),
     }
 }
@@ -317,6 +318,7 @@ pub async fn sessions(
 }
 
 pub async fn end_session(
+    req: HttpRequest,
     state: web::Data<AuthState>,
     path: web::Path<SessionId>,
     form: SecureForm<NoFields>,
@@ -325,7 +327,7 @@ pub async fn end_session(
     let session = path.into_inner();
     state.end_session(user.id, session, "signed out by its user").await?;
     if session == user.session {
-        return Ok(signed_out_redirect("/auth/sign-in"));
+        return Ok(signed_out_redirect(identity(&req)?.cookies, "/auth/sign-in"));
     }
     Ok(redirect(StatusCode::SEE_OTHER, "/auth/sessions?ended=1").finish())
 }
@@ -347,7 +349,11 @@ fn when(secs: Option<i64>) -> String {
 
 /// "Your token": the caller's own access token, decoded and explained.
 pub async fn token(req: HttpRequest, user: PageUser) -> Result<HttpResponse, PageError> {
-    let raw = req.cookie(ACCESS_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    let raw = identity(&req)
+        .ok()
+        .and_then(|id| req.cookie(id.cookies.access))
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
     let parts: Vec<&str> = raw.split('.').collect();
     let [h, p, s] = parts.as_slice() else {
         return Err(PageError(Problem::not_found()));

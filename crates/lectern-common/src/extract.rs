@@ -22,10 +22,45 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use token_claims::{Role, VerifiedClaims, Verifier, VerifyError};
 
-/// Cookie holding the access token for pages.
+/// Cookie holding the access token for pages (over http; see [`CookieNames`]).
 pub const ACCESS_COOKIE: &str = "lectern_at";
 /// Cookie holding the refresh token; only ever sent to `/auth`.
 pub const REFRESH_COOKIE: &str = "lectern_rt";
+
+/// The cookies' names. When the public URL is https they carry the prefixes browsers enforce: the
+/// access cookie (Path=/) is `__Host-`, so it is only ever set by this host, over https, for the
+/// whole site; the refresh and pre-session cookies are scoped to `/auth`, which `__Host-` does not
+/// allow, so they are `__Secure-` (set only over https, and without a `Domain`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CookieNames {
+    pub access: &'static str,
+    pub refresh: &'static str,
+    pub pre_session: &'static str,
+    /// `Secure` on every cookie.
+    pub secure: bool,
+}
+
+impl CookieNames {
+    pub fn new(secure: bool) -> Self {
+        if secure {
+            Self {
+                access: "__Host-lectern_at",
+                refresh: "__Secure-lectern_rt",
+                pre_session: "__Secure-lectern_pre",
+                secure,
+            }
+        } else {
+            Self { access: ACCESS_COOKIE, refresh: REFRESH_COOKIE, pre_session: csrf::PRE_SESSION_COOKIE, secure }
+        }
+    }
+
+    /// A cookie that deletes `name` at `path` (a prefixed cookie can only be deleted over https).
+    pub fn removal(&self, name: &'static str, path: &'static str) -> actix_web::cookie::Cookie<'static> {
+        let mut c = actix_web::cookie::Cookie::build(name, "").path(path).http_only(true).secure(self.secure).finish();
+        c.make_removal();
+        c
+    }
+}
 
 /// What a service's identity extractors need, registered as `web::Data<Identity>` on the
 /// service's scopes (each service verifies with its own audience).
@@ -35,7 +70,7 @@ pub struct Identity {
     pub csrf: CsrfKey,
     /// `scheme://host[:port]` of `LECTERN_PUBLIC_URL`, compared with `Origin`.
     pub public_origin: String,
-    pub cookies_secure: bool,
+    pub cookies: CookieNames,
 }
 
 impl Identity {
@@ -44,7 +79,7 @@ impl Identity {
             verifier,
             csrf,
             public_origin: origin_of(public_url),
-            cookies_secure: public_url.starts_with("https://"),
+            cookies: CookieNames::new(public_url.starts_with("https://")),
         }
     }
 }
@@ -113,7 +148,7 @@ enum Source {
     Cookie,
 }
 
-fn token_of(req: &HttpRequest) -> Result<Option<(String, Source)>, Rejection> {
+fn token_of(req: &HttpRequest, cookie: &str) -> Result<Option<(String, Source)>, Rejection> {
     if query_has_token(req.query_string()) {
         return Err(Rejection::TokenInQuery);
     }
@@ -125,7 +160,7 @@ fn token_of(req: &HttpRequest) -> Result<Option<(String, Source)>, Rejection> {
         }
         return Ok(Some((token.trim().to_owned(), Source::Header)));
     }
-    Ok(req.cookie(ACCESS_COOKIE).map(|c| (c.value().to_owned(), Source::Cookie)).filter(|(t, _)| !t.is_empty()))
+    Ok(req.cookie(cookie).map(|c| (c.value().to_owned(), Source::Cookie)).filter(|(t, _)| !t.is_empty()))
 }
 
 fn query_has_token(query: &str) -> bool {
@@ -157,7 +192,7 @@ async fn authenticate_uncached(req: &HttpRequest) -> Result<Option<AuthUser>, Re
         tracing::error!("no Identity registered for this route");
         return Err(Rejection::Misconfigured);
     };
-    let Some((token, source)) = token_of(req)? else {
+    let Some((token, source)) = token_of(req, identity.cookies.access)? else {
         return Ok(None);
     };
     let claims = match identity.verifier.verify(&token) {
@@ -288,8 +323,8 @@ fn page_redirect(req: &HttpRequest, rejection: &Rejection) -> actix_web::Error {
     let status = if is_safe(req.method()) { StatusCode::SEE_OTHER } else { StatusCode::TEMPORARY_REDIRECT };
     let mut resp = HttpResponse::build(status);
     resp.insert_header((header::LOCATION, target)).insert_header((header::CACHE_CONTROL, "no-store"));
-    if clear {
-        resp.cookie(removal_cookie(ACCESS_COOKIE, "/"));
+    if clear && let Some(identity) = req.app_data::<web::Data<Identity>>() {
+        resp.cookie(identity.cookies.removal(identity.cookies.access, "/"));
     }
     actix_web::error::InternalError::from_response("", resp.finish()).into()
 }
@@ -333,13 +368,6 @@ impl Identity {
     pub fn safe_next(&self, next: Option<&str>) -> String {
         safe_next(next, &self.public_origin)
     }
-}
-
-/// A cookie that deletes `name` at `path`.
-pub fn removal_cookie(name: &'static str, path: &'static str) -> actix_web::cookie::Cookie<'static> {
-    let mut c = actix_web::cookie::Cookie::build(name, "").path(path).http_only(true).finish();
-    c.make_removal();
-    c
 }
 
 impl FromRequest for PageUser {
@@ -422,7 +450,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for AnonForm<T> {
             if !csrf::same_origin(&req, &identity.public_origin) {
                 return Err(form_refused().into());
             }
-            let cookie = req.cookie(csrf::PRE_SESSION_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+            let cookie = req.cookie(identity.cookies.pre_session).map(|c| c.value().to_owned()).unwrap_or_default();
             let body = body.await?;
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
             let token = find_field(&pairs, csrf::FIELD).unwrap_or_default();

@@ -17,6 +17,51 @@ const MAX_AGE_CAP: Duration = Duration::from_secs(300);
 const MIN_INTERVAL: Duration = Duration::from_secs(5);
 /// How soon to retry after a failed fetch.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(5);
+/// A key set is a few hundred bytes per key; anything this large is not ours.
+pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// The whole fetch, connect included.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// An HTTP client for fetching key sets: https through rustls (system roots), plain http for an
+/// internal network, no redirects followed (a key set is fetched from exactly the configured
+/// URL), a timeout on the whole exchange. Bodies are read with [`read_capped`].
+pub fn key_fetch_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(2)))
+        .build()
+}
+
+/// A reqwest error with its causes (its own message is only "error sending request").
+pub fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        return "timed out".to_owned();
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The body of `resp`, or an error once it exceeds `cap` bytes (announced or read).
+pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(format!("body larger than {cap} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("reading body: {}", describe(&e)))? {
+        if body.len() + chunk.len() > cap {
+            return Err(format!("body larger than {cap} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
 
 /// What `/readyz` reports about the key set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,10 +99,11 @@ pub fn max_age(cache_control: Option<&str>) -> Option<Duration> {
 impl JwksSource {
     /// `auth_url` is `LECTERN_AUTH_URL` (scheme, host and port of auth-core).
     pub fn new(auth_url: &str, metrics: Option<Metrics>) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .connect_timeout(Duration::from_secs(2))
-            .build()?;
+        Self::with_timeout(auth_url, metrics, FETCH_TIMEOUT)
+    }
+
+    pub fn with_timeout(auth_url: &str, metrics: Option<Metrics>, timeout: Duration) -> Result<Self, reqwest::Error> {
+        let client = key_fetch_client(timeout)?;
         Ok(Self {
             client,
             url: format!("{}/.well-known/jwks.json", auth_url.trim_end_matches('/')),
@@ -84,12 +130,14 @@ impl JwksSource {
     }
 
     async fn fetch_once(&self) -> Result<KeySet, String> {
-        let resp = self.client.get(&self.url).send().await.map_err(|e| format!("GET {}: {e}", self.url))?;
+        let resp =
+            self.client.get(&self.url).send().await.map_err(|e| format!("GET {}: {}", self.url, describe(&e)))?;
         if !resp.status().is_success() {
             return Err(format!("GET {}: {}", self.url, resp.status()));
         }
         let age = max_age(resp.headers().get(reqwest::header::CACHE_CONTROL).and_then(|v| v.to_str().ok()));
-        let body = resp.text().await.map_err(|e| format!("reading JWKS: {e}"))?;
+        let body = read_capped(resp, MAX_JWKS_BYTES).await.map_err(|e| format!("JWKS: {e}"))?;
+        let body = String::from_utf8(body).map_err(|_| "JWKS: not UTF-8".to_owned())?;
         let keys = KeySet::from_jwks_json(&body).map_err(|e| format!("JWKS: {e}"))?;
         for rejected in keys.rejected() {
             tracing::warn!(kid = ?rejected.kid, reason = %rejected.reason, "JWKS key skipped");
@@ -137,7 +185,82 @@ impl KeySource for JwksSource {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// A one-shot HTTP server answering every connection with `reply` (or never, for `None`);
+    /// returns its URL and a counter of connections.
+    fn server(reply: Option<String>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                match &reply {
+                    Some(reply) => drop(stream.write_all(reply.as_bytes())),
+                    // Hold the connection open without answering until the client gives up.
+                    None => drop(stream.read(&mut buf)),
+                }
+            }
+        });
+        (url, seen)
+    }
+
+    fn ok(body: &str) -> String {
+        format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())
+    }
+
+    #[tokio::test]
+    async fn redirects_are_not_followed() {
+        let (elsewhere, contacted) = server(Some(ok(r#"{"keys":[]}"#)));
+        let (url, _) = server(Some(format!(
+            "HTTP/1.1 302 Found\r\nlocation: {elsewhere}/.well-known/jwks.json\r\ncontent-length: 0\r\n\r\n"
+        )));
+        let source = JwksSource::new(&url, None).unwrap();
+        let error = source.fetch().await.unwrap_err();
+        assert!(error.contains("302"), "{error}");
+        assert_eq!(contacted.load(std::sync::atomic::Ordering::SeqCst), 0, "the redirect target was fetched");
+    }
+
+    #[tokio::test]
+    async fn oversized_key_sets_are_refused() {
+        let huge = format!(r#"{{"keys":[],"pad":"{}"}}"#, "x".repeat(MAX_JWKS_BYTES));
+        let (url, _) = server(Some(ok(&huge)));
+        let error = JwksSource::new(&url, None).unwrap().fetch().await.unwrap_err();
+        assert!(error.contains("larger than"), "{error}");
+        // Without a Content-Length the cap holds while reading.
+        let chunked = format!("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n{huge}");
+        let (url, _) = server(Some(chunked));
+        let error = JwksSource::new(&url, None).unwrap().fetch().await.unwrap_err();
+        assert!(error.contains("larger than"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_times_out() {
+        let (url, _) = server(None);
+        let source = JwksSource::with_timeout(&url, None, Duration::from_millis(200)).unwrap();
+        let error = source.fetch().await.unwrap_err();
+        assert!(error.to_lowercase().contains("timed out") || error.contains("timeout"), "{error}");
+        assert!(!source.health().has_keys);
+    }
+
+    #[tokio::test]
+    async fn https_urls_are_fetched_over_tls() {
+        // A plain-http listener behind an https URL: the client must attempt a TLS handshake
+        // (and fail it), where a client without TLS would refuse the scheme outright.
+        let (url, contacted) = server(Some(ok("{}")));
+        let https = url.replace("http://", "https://");
+        let error = JwksSource::new(&https, None).unwrap().fetch().await.unwrap_err();
+        assert!(!error.contains("scheme"), "{error}");
+        assert_eq!(contacted.load(std::sync::atomic::Ordering::SeqCst), 1, "a connection was made: {error}");
+    }
 
     #[test]
     fn max_age_is_read_from_cache_control() {

@@ -48,3 +48,13 @@ pub async fn security_headers(
     }
     Ok(res)
 }
+
+/// `Strict-Transport-Security` on every response when the public URL is https: browsers then use
+/// https for a year even when someone types or links `http://`.
+pub fn hsts(public_url_is_https: bool) -> actix_web::middleware::Condition<actix_web::middleware::DefaultHeaders> {
+    actix_web::middleware::Condition::new(
+        public_url_is_https,
+        actix_web::middleware::DefaultHeaders::new()
+            .add((header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains")),
+    )
+}
