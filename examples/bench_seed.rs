@@ -27,7 +27,8 @@ use grading_service::store::{GradeRow, SubmissionRow};
 use lectern_common::db::{Db, DbConnection, to_db_time, write_tx};
 use lectern_common::ids::{AssignmentId, CourseId, GradeId, MaterialId, SubmissionId, UserId};
 use lectern_common::schema::{
-    assignments, course_teachers, courses, enrollments, grade_history, grades, materials, submissions, users,
+    assignments, course_teachers, courses, enrollments, grade_history, grades, materials, password_hashes, submissions,
+    users,
 };
 use std::time::Instant;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
@@ -315,11 +316,17 @@ fn seed(conn: &mut DbConnection, now: OffsetDateTime) -> anyhow::Result<Fixtures
                 users::email.eq(format!("{role}{n:04}@bench.test")),
                 users::display_name.eq(name),
                 users::role.eq(role),
-                users::password_hash.eq(hash.clone()),
                 users::created_at.eq(to_db_time(now - Duration::days(400) + Duration::minutes(i64::try_from(i)?))),
             ));
         }
-        write_tx(conn, |conn| -> anyhow::Result<usize> { Ok(insert_chunks!(conn, users::table, rows)) })
+        let hashes: Vec<_> = teacher_ids
+            .iter()
+            .chain(&student_ids)
+            .map(|id| (password_hashes::user_id.eq(*id), password_hashes::hash.eq(hash.clone())))
+            .collect();
+        write_tx(conn, |conn| -> anyhow::Result<usize> {
+            Ok(insert_chunks!(conn, users::table, rows) + insert_chunks!(conn, password_hashes::table, hashes))
+        })
     })?;
 
     // ---- courses: course i is created and taught by teacher i % 50; 1 in 20 is a draft -----

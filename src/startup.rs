@@ -96,18 +96,25 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>, which: ServiceSet) 
         tracing::info!(count = migrated, "applied migrations");
     }
     let now = clock.now();
-    let (csrf_key, successor_key) = {
-        let mut conn = db.get()?;
-        (load_or_create_secret(&mut conn, "csrf", now)?, load_or_create_secret(&mut conn, "refresh-successor", now)?)
-    };
+    // The course and grading pages' CSRF key, shared through the database by every process.
+    let csrf_key = load_or_create_secret(&mut *db.get()?, "csrf", now)?;
     let revoked = RevokedSessions::new();
     let auth = if which.has_auth() {
-        let keys = Arc::new(auth_core::keys::KeyRing::default());
-        {
+        // Only auth-core holds the key-encryption key that opens its keys and secrets.
+        let kek_path = config.key_encryption_key_path()?;
+        let kek = auth_core::seal::Kek::load_or_create(&kek_path)
+            .with_context(|| format!("the key-encryption key ({})", kek_path.display()))?;
+        let keys = Arc::new(auth_core::keys::KeyRing::new(kek.clone()));
+        let (successor_key, auth_csrf) = {
             let mut conn = db.get()?;
-            auth_core::keys::ensure_signing_key(&mut conn, now)?;
-            keys.reload(&mut conn)?;
-        }
+            auth_core::keys::ensure_signing_key(&mut conn, &kek, now)?;
+            keys.reload(&mut conn, now)?;
+            let at = lectern_common::db::to_db_time(now);
+            (
+                auth_core::store::sealed_secret(&mut conn, &kek, "refresh-successor", at)?,
+                auth_core::store::sealed_secret(&mut conn, &kek, "csrf", at)?,
+            )
+        };
         let hasher = tokio::task::spawn_blocking(auth_core::password::PasswordHasher::new).await??;
         Some(Arc::new(AuthState::new(
             db.clone(),
@@ -116,7 +123,7 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>, which: ServiceSet) 
             keys,
             hasher,
             revoked.clone(),
-            successor_key,
+            auth_core::service::AuthSecrets { refresh_successor: successor_key, csrf: CsrfKey::new(auth_csrf) },
         )))
     } else {
         None
@@ -181,7 +188,15 @@ impl Application {
         // Tokens are addressed to the course and grading services. auth-core's own account
         // endpoints accept any token of the platform, so they share the courses verifier.
         let courses_identity = identity_for(Audience::Courses)?;
-        let auth_identity = courses_identity.clone();
+        // auth-core's pages sign their forms with its own key, which no other service can read; the
+        // sign-out button of every page uses the services' key.
+        let auth_identity = match &auth {
+            Some(state) => web::Data::new(
+                Identity::new(Arc::clone(&courses_identity.verifier), state.csrf.clone(), &config.public_url)
+                    .with_sign_out_key(csrf.clone()),
+            ),
+            None => courses_identity.clone(),
+        };
         let grading_identity = identity_for(Audience::Grading)?;
         let verifiers = vec![Arc::clone(&courses_identity.verifier), Arc::clone(&grading_identity.verifier)];
         let auth_data = auth.as_ref().map(|a| web::Data::from(Arc::clone(a)));

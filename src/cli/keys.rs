@@ -1,19 +1,22 @@
-//! `lectern keys rotate|list|retire`: the signing-key ring, while servers run.
+//! `lectern keys rotate|activate|list|retire`: the signing-key ring, while servers run.
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use auth_core::AuthSettings;
 use auth_core::keys::{self, KeyStatus};
+use auth_core::seal::Kek;
 use clap::Subcommand;
 use lectern_common::Config;
 use lectern_common::db::Db;
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
-    /// Create a new signing key; running servers sign with it within a second.
+    /// Publish the next signing key; it signs from ten minutes later, once every verifier knows it.
     Rotate,
-    /// Show every key, which one signs, and when the others may be retired.
+    /// Make a published next key sign now (warns when verifiers may not have fetched it yet).
+    Activate { kid: String },
+    /// Show every key, which one signs, the next one, and when the others may be retired.
     List,
-    /// Drop a key once no live token can carry it.
+    /// Drop a key once no live token can carry it (a next key that never signed: at once).
     Retire { kid: String },
 }
 
@@ -31,12 +34,37 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
     let fail = |e: auth_core::AuthError| anyhow::anyhow!("{e}");
     match command {
         KeysCommand::Rotate => {
-            let kid = lectern_common::db::write_tx(&mut conn, |c| keys::generate(c, now)).map_err(fail)?;
-            println!("new signing key {kid}; the previous key stays in the JWKS until you retire it");
+            // Sealing the new private key takes the key-encryption key: run this where auth-core runs.
+            let path = config.key_encryption_key_path()?;
+            let kek = Kek::load_or_create(&path).map_err(fail).with_context(|| path.display().to_string())?;
+            let (kid, activates_at) =
+                lectern_common::db::write_tx(&mut conn, |c| keys::rotate(c, &kek, now)).map_err(fail)?;
+            println!(
+                "published the next signing key {kid}; it signs from {} (every verifier has fetched it by then). \
+                 `lectern keys activate {kid}` starts it earlier.",
+                rfc3339(activates_at)
+            );
         }
+        KeysCommand::Activate { kid } => match keys::activate(&mut conn, &kid, now).map_err(fail)? {
+            Ok(done) => {
+                if done.early(now) {
+                    eprintln!(
+                        "warning: {kid} was to sign from {}; a course or grading process that has not fetched the \
+                         JWKS since it was published refuses its tokens until it does (at once when auth-core is \
+                         reachable, otherwise only after auth-core is back)",
+                        rfc3339(done.scheduled)
+                    );
+                }
+                println!("{kid} signs new tokens now");
+            }
+            Err(refusal) => bail!("{refusal}"),
+        },
         KeysCommand::List => {
-            for k in keys::list(&mut conn, lifetime).map_err(fail)? {
+            for k in keys::list(&mut conn, lifetime, now).map_err(fail)? {
                 let status = match k.status {
+                    KeyStatus::Next { activates_at } => {
+                        format!("next (published; signs from {})", rfc3339(activates_at))
+                    }
                     KeyStatus::Current => "current (signs new tokens)".to_owned(),
                     KeyStatus::Previous { live_until } if live_until <= now => {
                         "previous (no live tokens: may be retired)".to_owned()

@@ -136,9 +136,11 @@ async fn passwords_are_stored_as_argon2id(backend: Backend) {
     let hash: String = app
         .db
         .run(|conn| {
-            lectern_common::schema::users::table
-                .filter(lectern_common::schema::users::email.eq("grace@example.org"))
-                .select(lectern_common::schema::users::password_hash)
+            use lectern_common::schema::{password_hashes, users};
+            users::table
+                .inner_join(password_hashes::table)
+                .filter(users::email.eq("grace@example.org"))
+                .select(password_hashes::hash)
                 .first(conn)
                 .map_err(lectern_common::DbError::from)
         })

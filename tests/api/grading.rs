@@ -4,7 +4,7 @@
 //! and a failure injected between a grade and its history row.
 
 use crate::helpers::{
-    Actor, Backend, Browser, Cast, STUDENT_PASSWORD, TEACHER_PASSWORD, TestApp, csrf_token, location, row, start_time,
+    Actor, Backend, Browser, Cast, STUDENT_PASSWORD, TEACHER_PASSWORD, TestApp, location, row, start_time,
 };
 use crate::on_both_backends;
 use diesel::prelude::*;
@@ -873,7 +873,7 @@ async fn page_forms_need_their_csrf_token(backend: Backend) {
     assert_eq!(location(&resp), "/auth/sign-in?next=%2Fgrading%2Fme%2Fgrades");
     // And the token on a page is the one the extractor checks.
     let (html, _) = grace.page("/grading/me/grades").await;
-    assert_eq!(csrf_token(&html), grace_token);
+    assert_eq!(crate::helpers::sign_out_token(&html), grace_token, "the one form there: the sign-out button");
 }
 
 async fn malformed_ids_and_bodies_get_4xx_problems(backend: Backend) {

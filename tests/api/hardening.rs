@@ -216,3 +216,31 @@ async fn over_http_there_is_no_hsts() {
     let resp = app.get("/auth/sign-in", None).await;
     assert!(resp.headers().get("strict-transport-security").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_forms_take_auth_tokens_and_the_sign_out_button_works_from_every_page() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let grace = app.student("Grace").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in("grace@example.org", STUDENT_PASSWORD).await;
+    // A course page's own form token (the services' key) does not end a session: auth-core's forms
+    // are signed with a key only auth-core holds.
+    let (course_page, _) = browser.page("/courses").await;
+    let search_or_other = crate::helpers::sign_out_token(&course_page);
+    assert!(!search_or_other.is_empty());
+    let list: serde_json::Value = app.get("/api/auth/sessions", Some(&grace.access_token)).await.json().await.unwrap();
+    let other_sid = list["items"].as_array().unwrap().iter().find(|s| s["current"] == true).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = browser.post_form(&format!("/auth/sessions/{other_sid}/end"), &[("csrf_token", &search_or_other)]).await;
+    assert_eq!(resp.status(), 403, "a services-key token on an auth form");
+    assert_eq!(app.get("/api/auth/me", Some(&grace.access_token)).await.status(), 200);
+    let (sessions_page, auth_token) = browser.page("/auth/sessions").await;
+    assert_ne!(auth_token, crate::helpers::sign_out_token(&sessions_page), "two keys, two tokens");
+    // The sign-out button a course page rendered signs out.
+    let resp = browser.post_form("/auth/sign-out", &[("csrf_token", &search_or_other)]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(crate::helpers::location(&resp), "/auth/sign-in");
+    assert!(!browser.cookies.contains_key("lectern_at"));
+}

@@ -35,20 +35,20 @@ fn postgres_admin_url() -> String {
     std::env::var("LECTERN_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
-/// A database that disappears with the test.
+/// A database that disappears with the test, and auth-core's key-encryption key file beside it.
 pub enum TestDb {
-    Sqlite { _dir: tempfile::TempDir, url: String },
-    Postgres { admin_url: String, name: String, url: String },
-    Shared { url: String },
+    Sqlite { dir: tempfile::TempDir, url: String },
+    Postgres { dir: tempfile::TempDir, admin_url: String, name: String, url: String },
+    Shared { url: String, kek: std::path::PathBuf },
 }
 
 impl TestDb {
     pub fn new(backend: Backend) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
         match backend {
             Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("lectern.db").display());
-                Self::Sqlite { _dir: dir, url }
+                Self::Sqlite { dir, url }
             }
             Backend::Postgres => {
                 let admin_url = postgres_admin_url();
@@ -58,19 +58,27 @@ impl TestDb {
                 diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).expect("create test database");
                 let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
                 let url = format!("{base}/{name}");
-                Self::Postgres { admin_url, name, url }
+                Self::Postgres { dir, admin_url, name, url }
             }
         }
     }
 
     /// The same database again, for a second process; only the first owner drops it.
     pub fn reuse(app: &TestApp) -> Self {
-        Self::Shared { url: app._db.url().to_owned() }
+        Self::Shared { url: app._db.url().to_owned(), kek: app._db.kek_path() }
     }
 
     pub fn url(&self) -> &str {
         match self {
-            Self::Sqlite { url, .. } | Self::Postgres { url, .. } | Self::Shared { url } => url,
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } | Self::Shared { url, .. } => url,
+        }
+    }
+
+    /// `LECTERN_KEY_ENCRYPTION_KEY_FILE` of every auth-core on this database (created by the first).
+    pub fn kek_path(&self) -> std::path::PathBuf {
+        match self {
+            Self::Sqlite { dir, .. } | Self::Postgres { dir, .. } => dir.path().join("kek"),
+            Self::Shared { kek, .. } => kek.clone(),
         }
     }
 }
@@ -133,6 +141,7 @@ pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let address = format!("http://127.0.0.1:{port}");
     let mut config = base_config(db.url());
     config.public_url = address.clone();
+    config.key_encryption_key_file = Some(db.kek_path());
     tweak(&mut config);
     let clock = ManualClock::new(start_time());
     let dyn_clock: Arc<dyn Clock> = Arc::new(clock.clone());
@@ -144,6 +153,48 @@ pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
     tokio::spawn(app.run_until_stopped());
     let api = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     TestApp { address, clock, config, db: db_handle, auth, revoked, api, handle, _db: db }
+}
+
+/// One service on its own, as a process of the split shape runs it (here inside the test
+/// process): its own clock, and for courses and grading, keys only from `LECTERN_AUTH_URL`.
+pub struct ServiceApp {
+    pub address: String,
+    pub clock: ManualClock,
+    handle: actix_web::dev::ServerHandle,
+    _db: TestDb,
+}
+
+impl ServiceApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Stops the server and waits until it no longer answers.
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
+impl Drop for ServiceApp {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
+pub async fn spawn_service(db: TestDb, which: ServiceSet, tweak: impl FnOnce(&mut Config)) -> ServiceApp {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+    let mut config = base_config(db.url());
+    config.public_url = address.clone();
+    config.key_encryption_key_file = Some(db.kek_path());
+    tweak(&mut config);
+    let clock = ManualClock::new(start_time());
+    let dyn_clock: Arc<dyn Clock> = Arc::new(clock.clone());
+    let parts = prepare(&config, Arc::clone(&dyn_clock), which).await.expect("prepare");
+    let app = Application::from_parts(config, dyn_clock, which, parts, listener).expect("build service");
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    ServiceApp { address, clock, handle, _db: db }
 }
 
 /// Someone signed in through the API.
@@ -345,12 +396,23 @@ pub fn serde_urlencoded_body(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// The CSRF token of the first form on the page other than the navigation's sign-out button.
 pub fn csrf_token(html: &str) -> String {
-    html.split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_default()
-        .to_owned()
+    form_tokens(html).find(|(action, _)| action != "/auth/sign-out").map(|(_, t)| t).unwrap_or_default()
+}
+
+/// The token of the sign-out button every signed-in page carries.
+pub fn sign_out_token(html: &str) -> String {
+    form_tokens(html).find(|(action, _)| action == "/auth/sign-out").map(|(_, t)| t).unwrap_or_default()
+}
+
+/// (action, csrf token) of each form on the page.
+fn form_tokens(html: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    html.split("<form").skip(1).filter_map(|form| {
+        let action = form.split("action=\"").nth(1)?.split('"').next()?.to_owned();
+        let token = form.split("name=\"csrf_token\" value=\"").nth(1)?.split('"').next()?.to_owned();
+        Some((action, token))
+    })
 }
 
 pub fn location(resp: &reqwest::Response) -> String {

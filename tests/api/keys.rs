@@ -1,15 +1,21 @@
-//! The key ring: the JWKS publishes every live key and no private material; rotation changes the
-//! signing key without breaking old tokens; a key is retired only once no live token can carry it.
+//! The key ring: the JWKS publishes every live key and no private material; rotation publishes
+//! the next key before it signs, so a verifier elsewhere knows it without asking auth-core at that
+//! moment; old tokens keep working; a key is retired only once no live token can carry it; private
+//! keys are sealed at rest.
 
-use crate::helpers::{Backend, TestApp, spawn_app};
+use crate::helpers::{Backend, TestApp, TestDb, spawn_app, spawn_service};
 use crate::on_both_backends;
-use auth_core::keys::{self, RetireError};
+use auth_core::keys::{self, ActivateError, RetireError};
+use lectern::startup::ServiceSet;
 use serde_json::Value;
 
 on_both_backends!(
     jwks_lists_public_keys_only,
-    rotation_keeps_old_tokens_working,
+    rotation_publishes_the_next_key_before_it_signs,
+    a_rotation_needs_no_auth_core_when_the_key_activates,
+    activate_starts_the_next_key_early,
     retiring_waits_for_the_last_live_token,
+    private_keys_are_sealed_in_the_database,
 );
 
 fn kid_of(token: &str) -> String {
@@ -48,33 +54,128 @@ async fn jwks_lists_public_keys_only(backend: Backend) {
     assert_eq!(token_claims::jwk_thumbprint(&jwk).unwrap(), key["kid"].as_str().unwrap());
 }
 
+/// `lectern keys rotate`, then what the once-a-second reload does in a running server.
 async fn rotate(app: &TestApp) -> String {
     let (auth, now) = (app.auth.clone(), token_claims::Clock::now(&app.clock));
     app.db
         .run(move |conn| {
-            let kid = lectern_common::db::write_tx(conn, |c| keys::generate(c, now))
+            let (kid, _) = lectern_common::db::write_tx(conn, |c| keys::rotate(c, auth.keys.kek(), now))
                 .map_err(|e| lectern_common::DbError::Task(e.to_string()))?;
-            // What the once-a-second reload does in a running server.
-            auth.keys.reload(conn).map_err(|e| lectern_common::DbError::Task(e.to_string()))?;
+            auth.keys.reload(conn, now).map_err(|e| lectern_common::DbError::Task(e.to_string()))?;
             Ok::<_, lectern_common::DbError>(kid)
         })
         .await
         .unwrap()
 }
 
-async fn rotation_keeps_old_tokens_working(backend: Backend) {
+/// Moves the app's clock and lets its key ring see the new time.
+async fn advance_and_reload(app: &TestApp, secs: i64) {
+    app.advance(secs);
+    let (auth, now) = (app.auth.clone(), token_claims::Clock::now(&app.clock));
+    app.db
+        .run(move |conn| auth.keys.reload(conn, now).map_err(|e| lectern_common::DbError::Task(e.to_string())))
+        .await
+        .unwrap();
+}
+
+fn kids(set: &Value) -> Vec<String> {
+    set["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
+}
+
+const DELAY: i64 = keys::ACTIVATION_DELAY.whole_seconds();
+
+async fn rotation_publishes_the_next_key_before_it_signs(backend: Backend) {
     let app = spawn_app(backend).await;
     let before = app.student("Grace").await;
     let old_kid = kid_of(&before.access_token);
     let new_kid = rotate(&app).await;
     assert_ne!(old_kid, new_kid);
+    assert!(kids(&jwks(&app).await).contains(&new_kid), "the next key is published at once");
+    let meanwhile = app.sign_in("grace@example.org", crate::helpers::STUDENT_PASSWORD).await;
+    assert_eq!(kid_of(&meanwhile.access_token), old_kid, "the current key still signs");
+    advance_and_reload(&app, DELAY - 1).await;
+    let almost = app.sign_in("grace@example.org", crate::helpers::STUDENT_PASSWORD).await;
+    assert_eq!(kid_of(&almost.access_token), old_kid, "one second before the activation");
+    advance_and_reload(&app, 1).await;
     let after = app.sign_in("grace@example.org", crate::helpers::STUDENT_PASSWORD).await;
     assert_eq!(kid_of(&after.access_token), new_kid, "new tokens carry the new kid");
     assert_eq!(app.get("/api/auth/me", Some(&after.access_token)).await.status(), 200);
-    assert_eq!(app.get("/api/auth/me", Some(&before.access_token)).await.status(), 200, "old tokens keep working");
-    let kids: Vec<String> =
-        jwks(&app).await["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect();
-    assert!(kids.contains(&old_kid) && kids.contains(&new_kid), "{kids:?}");
+    assert_eq!(app.get("/api/auth/me", Some(&almost.access_token)).await.status(), 200, "old tokens keep working");
+    let published = kids(&jwks(&app).await);
+    assert!(published.contains(&old_kid) && published.contains(&new_kid), "{published:?}");
+    // The delay outlasts the longest a verifier keeps a fetched key set.
+    assert!(std::time::Duration::from_secs(DELAY as u64) >= 2 * lectern_common::jwks::MAX_AGE_CAP);
+}
+
+async fn a_rotation_needs_no_auth_core_when_the_key_activates(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let teacher = app.teacher("Ada").await;
+    rotate(&app).await;
+    // An auth-core replica that a grading process fetches its keys from, after the rotation.
+    let auth = spawn_service(TestDb::reuse(&app), ServiceSet::Auth, |_| {}).await;
+    let grading =
+        spawn_service(TestDb::reuse(&app), ServiceSet::Grading, |c| c.auth_url = Some(auth.address.clone())).await;
+    let probe = |token: String| {
+        let url = grading.url("/api/grading/me/grades");
+        let client = app.api.clone();
+        async move { client.get(url).bearer_auth(token).send().await.unwrap().status() }
+    };
+    assert_eq!(probe(teacher.access_token.clone()).await, 403, "grading verifies (a teacher has no grades)");
+    // auth-core becomes unreachable for the grading process; the next key activates meanwhile.
+    auth.stop().await;
+    advance_and_reload(&app, DELAY).await;
+    grading.clock.advance(time::Duration::seconds(DELAY));
+    let fresh = app.sign_in("ada@example.org", crate::helpers::TEACHER_PASSWORD).await;
+    assert_ne!(kid_of(&fresh.access_token), kid_of(&teacher.access_token), "signed by the new key");
+    assert_eq!(probe(fresh.access_token).await, 403, "verified with the key published before it signed");
+}
+
+async fn activate_starts_the_next_key_early(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.student("Grace").await;
+    let next = rotate(&app).await;
+    let now = token_claims::Clock::now(&app.clock);
+    let (first, again) = {
+        let mut conn = app.db.get().unwrap();
+        (keys::activate(&mut conn, &next, now).unwrap(), keys::activate(&mut conn, &next, now).unwrap())
+    };
+    assert!(first.unwrap().early(now), "activated before its time: the CLI warns");
+    assert_eq!(again, Err(ActivateError::AlreadyActive(next.clone())));
+    advance_and_reload(&app, 0).await;
+    let token = app.sign_in("grace@example.org", crate::helpers::STUDENT_PASSWORD).await.access_token;
+    assert_eq!(kid_of(&token), next);
+    let missing = keys::activate(&mut app.db.get().unwrap(), "nope", now).unwrap();
+    assert_eq!(missing, Err(ActivateError::NotFound("nope".into())));
+}
+
+async fn private_keys_are_sealed_in_the_database(backend: Backend) {
+    use diesel::prelude::*;
+    use lectern_common::schema::{secrets, signing_keys};
+    let app = spawn_app(backend).await;
+    rotate(&app).await;
+    let (stored, secret_values): (Vec<(String, String)>, Vec<String>) = app
+        .db
+        .run(|c| {
+            let keys = signing_keys::table.select((signing_keys::kid, signing_keys::private_key)).load(c)?;
+            let secrets = secrets::table.select(secrets::secret).load(c)?;
+            Ok::<_, lectern_common::DbError>((keys, secrets))
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    for (kid, private) in &stored {
+        assert!(auth_core::seal::is_sealed(private), "{kid} stored in clear");
+        use base64::Engine;
+        assert!(base64::engine::general_purpose::STANDARD.decode(private).is_err(), "not a bare PKCS#8");
+        let der = app.auth.keys.kek().open(&format!("signing-key:{kid}"), private).unwrap();
+        assert_eq!(der.len(), 48, "an Ed25519 PKCS#8 key, under the key-encryption key");
+        let (_, other) = auth_core::seal::Kek::generate();
+        assert!(other.open(&format!("signing-key:{kid}"), private).is_err(), "no other key opens it");
+    }
+    assert!(
+        secret_values.len() >= 2 && secret_values.iter().all(|v| auth_core::seal::is_sealed(v)),
+        "{secret_values:?}"
+    );
 }
 
 async fn retiring_waits_for_the_last_live_token(backend: Backend) {
@@ -93,24 +194,32 @@ async fn retiring_waits_for_the_last_live_token(backend: Backend) {
             .unwrap()
         }
     };
-    let created = keys::list(&mut app.db.get().unwrap(), lifetime).unwrap();
-    let rotated_at = created.last().unwrap().created_at;
-    assert_eq!(try_retire(new_kid.clone(), rotated_at + lifetime * 2).await, Err(RetireError::Current(new_kid)));
+    let now = token_claims::Clock::now(&app.clock);
+    let active_at = now + keys::ACTIVATION_DELAY;
+    assert!(matches!(try_retire(old_kid.clone(), now).await, Err(RetireError::Current(_))), "still signing");
+    assert_eq!(try_retire(new_kid.clone(), active_at + lifetime * 2).await, Err(RetireError::Current(new_kid)));
     assert!(matches!(
-        try_retire(old_kid.clone(), rotated_at + lifetime - time::Duration::seconds(1)).await,
+        try_retire(old_kid.clone(), active_at + lifetime - time::Duration::seconds(1)).await,
         Err(RetireError::StillLive { .. })
     ));
-    assert_eq!(try_retire("no-such-kid".into(), rotated_at).await, Err(RetireError::NotFound("no-such-kid".into())));
-    assert_eq!(try_retire(old_kid.clone(), rotated_at + lifetime).await, Ok(()));
+    assert_eq!(try_retire("no-such-kid".into(), now).await, Err(RetireError::NotFound("no-such-kid".into())));
+    assert_eq!(try_retire(old_kid.clone(), active_at + lifetime).await, Ok(()));
+    app.advance(keys::ACTIVATION_DELAY.whole_seconds());
     let kids: Vec<Value> = jwks_after_reload(&app).await;
     assert_eq!(kids.len(), 1);
     assert!(kids.iter().all(|k| k["kid"] != old_kid.as_str()));
+    // A next key that never signed can be withdrawn at once.
+    let withdrawn = rotate(&app).await;
+    assert_eq!(try_retire(withdrawn, token_claims::Clock::now(&app.clock)).await, Ok(()));
 }
 
 async fn jwks_after_reload(app: &TestApp) -> Vec<Value> {
     let auth = app.auth.clone();
     app.db
-        .run(move |conn| auth.keys.reload(conn).map_err(|e| lectern_common::DbError::Task(e.to_string())))
+        .run(move |conn| {
+            let now = auth.clock.now();
+            auth.keys.reload(conn, now).map_err(|e| lectern_common::DbError::Task(e.to_string()))
+        })
         .await
         .unwrap();
     jwks(app).await["keys"].as_array().unwrap().clone()

@@ -35,6 +35,7 @@ async fn cli_inspects_tokens_and_lists_keys(backend: Backend) {
         let out = Command::new(env!("CARGO_BIN_EXE_lectern"))
             .args(args)
             .env("LECTERN_DATABASE_URL", &app.config.database_url)
+            .env("LECTERN_KEY_ENCRYPTION_KEY_FILE", app.config.key_encryption_key_file.as_ref().unwrap())
             .env("LECTERN_LOG", "error")
             .output()
             .unwrap();
@@ -51,7 +52,12 @@ async fn cli_inspects_tokens_and_lists_keys(backend: Backend) {
     let (ok, out) = lectern(&["keys", "list"]);
     assert!(ok && out.contains("current (signs new tokens)"), "{out}");
     let (ok, out) = lectern(&["keys", "rotate"]);
-    assert!(ok, "{out}");
+    assert!(ok && out.starts_with("published the next signing key"), "{out}");
+    let new_kid = out.split_whitespace().nth(5).unwrap().trim_end_matches(';').to_owned();
+    let (ok, out) = lectern(&["keys", "list"]);
+    assert!(ok && out.contains("current (signs new tokens)") && out.contains("next (published; signs from"), "{out}");
+    let (ok, out) = lectern(&["keys", "activate", &new_kid]);
+    assert!(ok && out.contains("warning:") && out.contains("signs new tokens now"), "{out}");
     let (ok, out) = lectern(&["keys", "list"]);
     assert!(ok && out.contains("previous (tokens live until"), "{out}");
     let old_kid = out.lines().next().unwrap().split_whitespace().next().unwrap().to_owned();

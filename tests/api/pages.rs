@@ -1,7 +1,9 @@
 //! auth-core's pages as a browser uses them: cookies and CSRF as docs/security.md says, the
 //! transparent refresh, "your token", sessions, and the security headers on every page.
 
-use crate::helpers::{Backend, Browser, STUDENT_PASSWORD, location, set_cookies, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Backend, Browser, STUDENT_PASSWORD, location, set_cookies, sign_out_token, spawn_app, spawn_app_with,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -104,7 +106,8 @@ async fn forms_without_their_token_or_from_elsewhere_change_nothing(backend: Bac
     }
     browser.origin = app.address.clone();
     browser.sign_in("grace@example.org", STUDENT_PASSWORD).await;
-    let (_, token) = browser.page("/auth/sessions").await;
+    let (html, _) = browser.page("/auth/sessions").await;
+    let token = sign_out_token(&html);
     // Sign-out without the session's token, or from elsewhere, leaves the session signed in.
     let resp = browser.post_form("/auth/sign-out", &[("csrf_token", &pre_token)]).await;
     assert_eq!(resp.status(), 403);
@@ -226,8 +229,8 @@ async fn sign_out_revokes_and_clears_cookies(backend: Backend) {
     let mut browser = Browser::new(&app);
     browser.sign_in("grace@example.org", STUDENT_PASSWORD).await;
     let access = browser.cookies["lectern_at"].0.clone();
-    let (_, token) = browser.page("/auth/token").await;
-    let resp = browser.post_form("/auth/sign-out", &[("csrf_token", &token)]).await;
+    let (html, _) = browser.page("/auth/token").await;
+    let resp = browser.post_form("/auth/sign-out", &[("csrf_token", &sign_out_token(&html))]).await;
     assert_eq!(resp.status(), 303);
     assert_eq!(location(&resp), "/auth/sign-in");
     assert!(!browser.cookies.contains_key("lectern_at") && !browser.cookies.contains_key("lectern_rt"));

@@ -26,18 +26,20 @@ fn b64(v: &Value) -> String {
 /// *valid signatures* over claims that break rules 5-7.
 async fn real_key(app: &TestApp) -> (EncodingKey, String) {
     use lectern_common::schema::signing_keys;
-    let (kid, der): (String, String) = app
+    let (kid, sealed): (String, String) = app
         .db
         .run(|c| {
             signing_keys::table
                 .order(signing_keys::created_at.desc())
-                .select((signing_keys::kid, signing_keys::private_pkcs8))
+                .select((signing_keys::kid, signing_keys::private_key))
                 .first(c)
                 .map_err(lectern_common::DbError::from)
         })
         .await
         .unwrap();
-    (EncodingKey::from_ed_der(&base64::engine::general_purpose::STANDARD.decode(der).unwrap()), kid)
+    // Sealed at rest: only the key-encryption key (which auth-core holds) opens it.
+    let der = app.auth.keys.kek().open(&format!("signing-key:{kid}"), &sealed).unwrap();
+    (EncodingKey::from_ed_der(&der), kid)
 }
 
 fn sign(key: &EncodingKey, kid: &str, claims: &Value) -> String {

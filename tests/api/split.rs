@@ -2,9 +2,11 @@
 //! grading-service process, each its own OS process of the `lectern` binary on a shared
 //! PostgreSQL, behind Debian's nginx running the repository's `deploy/nginx/routes.conf`.
 //!
-//! Through the gateway: sign-in, a teacher's and a student's journey, a logout that every
+//! Each process connects with its own database role (auth-core: a member of `lectern_auth`; course
+//! and grading services: members of `lectern_service`), and only auth-core has the key-encryption
+//! key. Through the gateway: sign-in, a teacher's and a student's journey, a logout that every
 //! process refuses within 5 s, a key rotation mid-test with old and new tokens accepted, and the
-//! course processes serving while auth-core is stopped.
+//! course processes serving while auth-core is stopped. A service's role cannot read a key.
 
 use crate::helpers::{Backend, STUDENT_PASSWORD, TEACHER_PASSWORD, TestDb};
 use serde_json::{Value, json};
@@ -41,14 +43,63 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Login roles of this test, members of the group roles the migrations create; dropped at the end
+/// (roles belong to the whole PostgreSQL cluster, not to the test's database).
+struct Roles {
+    admin_url: String,
+    auth: String,
+    service: String,
+}
+
+impl Roles {
+    fn create(admin_url: &str) -> Self {
+        use diesel::{Connection, RunQueryDsl};
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let roles = Self {
+            admin_url: admin_url.to_owned(),
+            auth: format!("lectern_it_auth_{suffix}"),
+            service: format!("lectern_it_service_{suffix}"),
+        };
+        let mut admin = diesel::PgConnection::establish(admin_url).unwrap();
+        for (login, group) in [(&roles.auth, "lectern_auth"), (&roles.service, "lectern_service")] {
+            diesel::sql_query(format!("CREATE ROLE {login} LOGIN IN ROLE {group}")).execute(&mut admin).unwrap();
+        }
+        roles
+    }
+
+    /// The test database's URL, as `role`.
+    fn url(db_url: &str, role: &str) -> String {
+        db_url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1)
+    }
+}
+
+impl Drop for Roles {
+    fn drop(&mut self) {
+        use diesel::{Connection, RunQueryDsl};
+        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
+            for login in [&self.auth, &self.service] {
+                // The test database (and with it every session of these roles) is dropped too.
+                let _ = diesel::sql_query(format!("DROP ROLE IF EXISTS {login}")).execute(&mut admin);
+            }
+        }
+    }
+}
+
 struct Cluster {
     dir: tempfile::TempDir,
     db_url: String,
     gateway: String,
     auth_port: u16,
+    /// The database URL each service process uses (its own role); the CLI uses `db_url` (the owner).
+    auth_db_url: String,
+    service_db_url: String,
 }
 
 impl Cluster {
+    fn kek(&self) -> PathBuf {
+        self.dir.path().join("kek")
+    }
+
     fn env(&self, cmd: &mut Command, port: u16) {
         cmd.env("LECTERN_ADDR", format!("127.0.0.1:{port}"))
             .env("LECTERN_DATABASE_URL", &self.db_url)
@@ -59,12 +110,19 @@ impl Cluster {
             .env("LECTERN_LOG_FORMAT", "json");
     }
 
-    fn lectern(&self, name: &str, args: &[&str], port: u16) -> Proc {
+    /// `lectern serve SERVICE`, as that service's own database role; only auth-core gets the
+    /// key-encryption key.
+    fn lectern(&self, name: &str, service: &str, port: u16) -> Proc {
         let log = self.dir.path().join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lectern"));
-        cmd.args(args).stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
+        cmd.args(["serve", service]).stdin(Stdio::null()).stdout(file.try_clone().unwrap()).stderr(file);
         self.env(&mut cmd, port);
+        if service == "auth" {
+            cmd.env("LECTERN_DATABASE_URL", &self.auth_db_url).env("LECTERN_KEY_ENCRYPTION_KEY_FILE", self.kek());
+        } else {
+            cmd.env("LECTERN_DATABASE_URL", &self.service_db_url);
+        }
         Proc { name: name.to_owned(), child: cmd.spawn().unwrap(), log }
     }
 
@@ -73,11 +131,12 @@ impl Cluster {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lectern"));
         cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         self.env(&mut cmd, 0);
+        cmd.env("LECTERN_KEY_ENCRYPTION_KEY_FILE", self.kek());
         let mut child = cmd.spawn().unwrap();
         child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "lectern {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
     }
 
     fn nginx(&self, gateway_port: u16, auth: u16, courses: &[u16], grading: u16) -> Proc {
@@ -163,20 +222,33 @@ async fn the_split_shape_behind_nginx() {
     let (auth_port, c1, c2, grading_port, gateway_port) =
         (free_port(), free_port(), free_port(), free_port(), free_port());
     let gateway = format!("http://127.0.0.1:{gateway_port}");
-    let cluster =
-        Cluster { dir: tempfile::tempdir().unwrap(), db_url: db.url().to_owned(), gateway: gateway.clone(), auth_port };
+    let cluster = Cluster {
+        dir: tempfile::tempdir().unwrap(),
+        db_url: db.url().to_owned(),
+        gateway: gateway.clone(),
+        auth_port,
+        auth_db_url: String::new(),
+        service_db_url: String::new(),
+    };
+    // The owner migrates (a one-shot job in docker-compose.yml); the services run as their roles.
+    cluster.cli(&["migrate"], "");
+    let admin_url = std::env::var("LECTERN_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let roles = Roles::create(&admin_url);
+    let cluster = Cluster {
+        auth_db_url: Roles::url(db.url(), &roles.auth),
+        service_db_url: Roles::url(db.url(), &roles.service),
+        ..cluster
+    };
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
-    let mut auth = cluster.lectern("auth", &["serve", "auth"], auth_port);
+    let mut auth = cluster.lectern("auth", "auth", auth_port);
     wait_until("auth ready", Duration::from_secs(60), async || {
         status(&client, &format!("http://127.0.0.1:{auth_port}/readyz"), None).await == 200
     })
     .await;
-    let courses = [
-        cluster.lectern("courses-1", &["serve", "courses"], c1),
-        cluster.lectern("courses-2", &["serve", "courses"], c2),
-    ];
-    let _grading = cluster.lectern("grading", &["serve", "grading"], grading_port);
+    let courses = [cluster.lectern("courses-1", "courses", c1), cluster.lectern("courses-2", "courses", c2)];
+    let _grading = cluster.lectern("grading", "grading", grading_port);
     let _nginx = cluster.nginx(gateway_port, auth_port, &[c1, c2], grading_port);
     for port in [c1, c2, grading_port] {
         wait_until("service ready", Duration::from_secs(60), async || {
@@ -315,7 +387,11 @@ async fn the_split_shape_behind_nginx() {
     // Key rotation while everything runs: new tokens carry the new kid, old tokens still work.
     let old_kid = kid(&teacher);
     let out = cluster.cli(&["keys", "rotate"], "");
-    assert!(out.contains("new signing key"), "{out}");
+    let next_kid = out.split_whitespace().nth(5).unwrap_or_default().trim_end_matches(';').to_owned();
+    assert!(out.starts_with("published the next signing key") && !next_kid.is_empty(), "{out}");
+    assert_eq!(kid(&sign_in(&client, &gateway, "ada@example.org", TEACHER_PASSWORD).await), old_kid, "not yet");
+    let out = cluster.cli(&["keys", "activate", &next_kid], "");
+    assert!(out.contains("signs new tokens now") && out.contains("warning"), "early activation warns: {out}");
     let mut rotated = String::new();
     wait_until("auth signs with the new key", Duration::from_secs(10), async || {
         rotated = sign_in(&client, &gateway, "ada@example.org", TEACHER_PASSWORD).await;
@@ -358,6 +434,23 @@ async fn the_split_shape_behind_nginx() {
     })
     .await;
     eprintln!("logout reached all three processes in {took:?}");
+
+    // What a service's role can read: never a key, a secret or a password hash.
+    {
+        use diesel::{Connection, RunQueryDsl};
+        let mut as_service = diesel::PgConnection::establish(&cluster.service_db_url).unwrap();
+        for table in ["auth.signing_keys", "auth.secrets", "auth.password_hashes", "auth.refresh_tokens"] {
+            let refused = diesel::sql_query(format!("SELECT * FROM {table}")).execute(&mut as_service).unwrap_err();
+            assert!(refused.to_string().contains("permission denied"), "{table}: {refused}");
+        }
+        for table in ["signing_keys", "secrets", "password_hashes"] {
+            let unseen = diesel::sql_query(format!("SELECT * FROM {table}")).execute(&mut as_service).unwrap_err();
+            assert!(unseen.to_string().contains("does not exist"), "{table}: {unseen}");
+        }
+        assert!(diesel::sql_query("SELECT id FROM users").execute(&mut as_service).unwrap() >= 2, "names are shared");
+        let mut as_auth = diesel::PgConnection::establish(&cluster.auth_db_url).unwrap();
+        assert_eq!(diesel::sql_query("SELECT kid FROM auth.signing_keys").execute(&mut as_auth).unwrap(), 2);
+    }
 
     // auth-core goes away: the course processes keep serving with their cached keys.
     auth.stop();

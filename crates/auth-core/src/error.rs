@@ -11,8 +11,8 @@ pub enum AuthError {
     /// 401: a refresh token that is unknown, spent, expired or of a revoked session.
     #[error("invalid refresh token")]
     InvalidRefreshToken,
-    /// 429: too many failed sign-ins for this account or address.
-    #[error("too many failed attempts; retry in {0} s")]
+    /// 429: too many sign-in attempts for this account or address, or sign-ups from this address.
+    #[error("too many attempts; retry in {0} s")]
     Throttled(u64),
     /// 409: the email already has an account.
     #[error("an account with this email already exists")]

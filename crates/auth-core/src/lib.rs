@@ -10,6 +10,7 @@ pub mod error;
 pub mod keys;
 pub mod pages;
 pub mod password;
+pub mod seal;
 pub mod seed;
 pub mod service;
 pub mod store;
@@ -74,9 +75,10 @@ impl KeySource for KeyRingSource {
     fn fetch(&self) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<KeySet, String>> + Send + '_>> {
         Box::pin(async move {
             let keys = Arc::clone(&self.state.keys);
+            let now = self.state.clock.now();
             self.state
                 .db
-                .run(move |conn| keys.reload(conn).map(|_| keys.key_set()))
+                .run(move |conn| keys.reload(conn, now).map(|_| keys.key_set()))
                 .await
                 .map_err(|e: AuthError| e.to_string())
         })
@@ -92,7 +94,8 @@ pub fn spawn_key_reload(state: Arc<AuthState>, verifiers: Vec<Arc<Verifier>>) ->
         loop {
             ticker.tick().await;
             let keys = Arc::clone(&state.keys);
-            match state.db.run(move |conn| keys.reload(conn)).await {
+            let now = state.clock.now();
+            match state.db.run(move |conn| keys.reload(conn, now)).await {
                 Ok(true) => {
                     let set = state.keys.key_set();
                     for v in &verifiers {

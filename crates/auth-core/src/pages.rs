@@ -11,7 +11,7 @@ use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lectern_common::db::rfc3339;
-use lectern_common::extract::{AnonForm, CookieNames, Identity, SecureForm, urlencode};
+use lectern_common::extract::{AnonForm, CookieNames, Identity, SecureForm, SignOutForm, urlencode};
 use lectern_common::ids::SessionId;
 use lectern_common::page::render_with_status;
 use lectern_common::problem::{IntoProblem, PageError, Problem};
@@ -250,7 +250,7 @@ pub async fn sign_up(
 pub async fn sign_out(
     req: HttpRequest,
     state: web::Data<AuthState>,
-    form: SecureForm<NoFields>,
+    form: SignOutForm,
 ) -> Result<HttpResponse, PageError> {
     let user = form.user;
     state.end_session(user.id, user.session, "logout").await?;

@@ -86,6 +86,14 @@ pub struct Account {
     pub role: Role,
 }
 
+/// auth-core's own secrets, kept sealed in its private tables.
+pub struct AuthSecrets {
+    /// Derives a spent refresh token's successor.
+    pub refresh_successor: [u8; 64],
+    /// Signs the CSRF tokens of auth-core's forms.
+    pub csrf: lectern_common::csrf::CsrfKey,
+}
+
 pub struct AuthState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
@@ -97,6 +105,8 @@ pub struct AuthState {
     /// Derives a spent refresh token's successor, so the grace window can hand the same
     /// successor to a second tab without storing any refresh token in clear.
     successor_key: Arc<[u8; 64]>,
+    /// The CSRF key of auth-core's own forms (sealed in its private tables).
+    pub csrf: lectern_common::csrf::CsrfKey,
     /// Accounts recently read by `/api/auth/me`: nothing in Lectern edits an account, so a
     /// short-lived copy answers repeated calls without a database round trip.
     accounts: std::sync::Mutex<std::collections::HashMap<UserId, (Account, OffsetDateTime)>>,
@@ -149,7 +159,7 @@ impl AuthState {
         keys: Arc<KeyRing>,
         hasher: PasswordHasher,
         revoked: RevokedSessions,
-        successor_key: [u8; 64],
+        secrets: AuthSecrets,
     ) -> Self {
         let throttle = Throttle::new(Arc::clone(&clock));
         Self {
@@ -160,7 +170,8 @@ impl AuthState {
             hasher,
             throttle,
             revoked,
-            successor_key: Arc::new(successor_key),
+            successor_key: Arc::new(secrets.refresh_successor),
+            csrf: secrets.csrf,
             accounts: Default::default(),
         }
     }
@@ -245,11 +256,11 @@ impl AuthState {
             email: email.as_str().to_owned(),
             display_name: name.as_str().to_owned(),
             role: Role::Student.as_str().to_owned(),
-            password_hash: hash,
             created_at: to_db_time(self.now()),
         };
         let stored = user.clone();
-        let inserted = self.db.run(move |conn| store::insert_user(conn, &stored).map_err(AuthError::from)).await?;
+        let inserted =
+            self.db.run(move |conn| store::insert_user(conn, &stored, &hash).map_err(AuthError::from)).await?;
         if !inserted {
             return Err(AuthError::EmailTaken);
         }
@@ -265,8 +276,8 @@ impl AuthState {
         // Over-long input cannot be a valid password; cap it before hashing to bound the work.
         let candidate: String = password.chars().take(crate::domain::MAX_PASSWORD_CHARS + 1).collect();
         let lookup = account_key.clone();
-        let user = self.db.run(move |conn| store::find_user_by_email(conn, &lookup).map_err(AuthError::from)).await?;
-        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        let found = self.db.run(move |conn| store::find_credentials(conn, &lookup).map_err(AuthError::from)).await?;
+        let (user, stored_hash) = found.unzip();
         let ok = self.hasher.verify(candidate, stored_hash).await?;
         let user = match user {
             Some(user) if ok => user,
@@ -451,10 +462,10 @@ impl AuthState {
             email: email.as_str().to_owned(),
             display_name: name.as_str().to_owned(),
             role: role.as_str().to_owned(),
-            password_hash: self.hasher.hash_now(password.expose())?,
             created_at: to_db_time(self.now()),
         };
-        if store::insert_user(conn, &user)? { account_of(&user).map(Some) } else { Ok(None) }
+        let hash = self.hasher.hash_now(password.expose())?;
+        if store::insert_user(conn, &user, &hash)? { account_of(&user).map(Some) } else { Ok(None) }
     }
 
     /// Whether a session is over by the idle or absolute limit (used by the session list).

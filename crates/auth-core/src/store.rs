@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use lectern_common::db::DbConnection;
 use lectern_common::ids::{SessionId, UserId};
-use lectern_common::schema::{refresh_tokens, sessions, users};
+use lectern_common::schema::{password_hashes, refresh_tokens, secrets, sessions, users};
 use time::PrimitiveDateTime;
 
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -14,7 +14,6 @@ pub struct UserRow {
     pub email: String,
     pub display_name: String,
     pub role: String,
-    pub password_hash: String,
     pub created_at: PrimitiveDateTime,
 }
 
@@ -30,31 +29,82 @@ pub struct SessionRow {
     pub revoked_reason: Option<String>,
 }
 
-pub fn find_user_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
-    users::table.filter(users::email.eq(email)).select(UserRow::as_select()).first(conn).optional()
+/// A user and their password hash (kept apart from `users`, which every service reads).
+pub fn find_credentials(conn: &mut DbConnection, email: &str) -> QueryResult<Option<(UserRow, String)>> {
+    users::table
+        .inner_join(password_hashes::table)
+        .filter(users::email.eq(email))
+        .select((UserRow::as_select(), password_hashes::hash))
+        .first(conn)
+        .optional()
 }
 
 pub fn find_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     users::table.find(id).select(UserRow::as_select()).first(conn).optional()
 }
 
-/// Inserts a user; `Ok(false)` when the email is taken.
-pub fn insert_user(conn: &mut DbConnection, user: &UserRow) -> QueryResult<bool> {
-    let inserted = diesel::insert_into(users::table)
-        .values((
-            users::id.eq(user.id),
-            users::email.eq(&user.email),
-            users::display_name.eq(&user.display_name),
-            users::role.eq(&user.role),
-            users::password_hash.eq(&user.password_hash),
-            users::created_at.eq(user.created_at),
-        ))
-        .execute(conn);
+/// Inserts a user with their password hash, both or neither; `Ok(false)` when the email is taken.
+/// A savepoint when called inside a transaction (the seed), so a taken email does not spoil it.
+pub fn insert_user(conn: &mut DbConnection, user: &UserRow, password_hash: &str) -> QueryResult<bool> {
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(user.id),
+                users::email.eq(&user.email),
+                users::display_name.eq(&user.display_name),
+                users::role.eq(&user.role),
+                users::created_at.eq(user.created_at),
+            ))
+            .execute(conn)?;
+        diesel::insert_into(password_hashes::table)
+            .values((password_hashes::user_id.eq(user.id), password_hashes::hash.eq(password_hash)))
+            .execute(conn)
+    });
     match inserted {
         Ok(_) => Ok(true),
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => Ok(false),
         Err(e) => Err(e),
     }
+}
+
+/// A 64-byte secret of auth-core's own, sealed with the key-encryption key, created on first use.
+/// Concurrent first starts agree: the losing insert fails on the primary key and both read the
+/// winner's value. A value left in clear by an older version is sealed on the way.
+pub fn sealed_secret(
+    conn: &mut DbConnection,
+    kek: &crate::seal::Kek,
+    name: &str,
+    now: PrimitiveDateTime,
+) -> Result<[u8; 64], crate::AuthError> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    let label = format!("secret:{name}");
+    let read = |conn: &mut DbConnection| secrets::table.find(name).select(secrets::secret).first::<String>(conn);
+    let stored = match read(conn).optional()? {
+        Some(stored) => stored,
+        None => {
+            let fresh: [u8; 64] = rand::random();
+            let sealed = kek.seal(&label, &fresh)?;
+            let inserted = diesel::insert_into(secrets::table)
+                .values((secrets::name.eq(name), secrets::secret.eq(&sealed), secrets::created_at.eq(now)))
+                .execute(conn);
+            match inserted {
+                Ok(_) => sealed,
+                Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+                    read(conn)?
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let bytes = if crate::seal::is_sealed(&stored) {
+        kek.open(&label, &stored)?
+    } else {
+        let plain = STANDARD.decode(&stored).map_err(|e| crate::AuthError::Unexpected(format!("{label}: {e}")))?;
+        diesel::update(secrets::table.find(name)).set(secrets::secret.eq(kek.seal(&label, &plain)?)).execute(conn)?;
+        plain
+    };
+    bytes.try_into().map_err(|_| crate::AuthError::Unexpected(format!("{label} has the wrong length")))
 }
 
 pub fn insert_session(

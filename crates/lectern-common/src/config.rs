@@ -52,6 +52,10 @@ pub struct Config {
     /// `LECTERN_TRUSTED_PROXIES`: comma-separated addresses of the gateway(s) whose
     /// `X-Forwarded-For` is believed (for per-address throttling). Empty: the peer is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `LECTERN_KEY_ENCRYPTION_KEY_FILE`: auth-core's key-encryption key, which seals the private
+    /// signing keys and auth-core's secrets in the database. Default with SQLite: `PATH.kek` beside
+    /// the database file; required with PostgreSQL. Created (mode 0600) when missing.
+    pub key_encryption_key_file: Option<std::path::PathBuf>,
     /// HTTP worker threads; `None` is one per core. (Not an environment variable: tests use it.)
     pub workers: Option<usize>,
 }
@@ -72,6 +76,7 @@ impl Default for Config {
             session_idle: Duration::from_secs(14 * 24 * 3600),
             session_absolute: Duration::from_secs(30 * 24 * 3600),
             trusted_proxies: Vec::new(),
+            key_encryption_key_file: None,
             workers: None,
         }
     }
@@ -134,6 +139,9 @@ impl Config {
             tracing_subscriber::EnvFilter::try_new(v.trim()).map_err(|e| err("LECTERN_LOG", &e.to_string()))?;
             config.log_filter = v.trim().to_owned();
         }
+        if let Some(v) = get("LECTERN_KEY_ENCRYPTION_KEY_FILE") {
+            config.key_encryption_key_file = Some(v.trim().into());
+        }
         if let Some(v) = get("LECTERN_LOG_FORMAT") {
             config.log_format = match v.trim() {
                 "text" => LogFormat::Text,
@@ -156,6 +164,20 @@ impl Config {
             config.session_absolute = Duration::from_secs(secs.max(1));
         }
         Ok(config)
+    }
+
+    /// Where auth-core's key-encryption key lives: the configured file, or beside the SQLite file.
+    pub fn key_encryption_key_path(&self) -> Result<std::path::PathBuf, ConfigError> {
+        if let Some(path) = &self.key_encryption_key_file {
+            return Ok(path.clone());
+        }
+        match crate::db::Backend::from_url(&self.database_url) {
+            Ok(crate::db::Backend::Sqlite) => Ok(format!("{}.kek", crate::db::sqlite_path(&self.database_url)).into()),
+            _ => Err(err(
+                "LECTERN_KEY_ENCRYPTION_KEY_FILE",
+                "required with PostgreSQL: a file only auth-core can read, holding the key that seals signing keys",
+            )),
+        }
     }
 
     /// Cookies get `Secure` whenever users reach Lectern over https.

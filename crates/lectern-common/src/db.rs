@@ -56,16 +56,21 @@ impl Backend {
 }
 
 /// `sqlite://lectern.db` → `lectern.db`; `sqlite://:memory:` → `:memory:`.
-fn sqlite_path(url: &str) -> &str {
+pub fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)
 }
 
 /// Opens one connection of the backend the URL names, with the SQLite settings Lectern relies on.
 pub fn establish(url: &str) -> Result<DbConnection, DbError> {
     match Backend::from_url(url)? {
-        Backend::Postgres => diesel::PgConnection::establish(url)
-            .map(DbConnection::Postgresql)
-            .map_err(|e| DbError::Unavailable(e.to_string())),
+        Backend::Postgres => {
+            let mut conn = diesel::PgConnection::establish(url).map_err(|e| DbError::Unavailable(e.to_string()))?;
+            // auth-core's private tables live in the schema `auth`; a role without USAGE on it (the
+            // course and grading services') does not see them at all. `public` stays first, so
+            // anything created without a schema lands there.
+            conn.batch_execute("SET search_path TO public, auth").map_err(|e| DbError::Unavailable(e.to_string()))?;
+            Ok(DbConnection::Postgresql(conn))
+        }
         Backend::Sqlite => {
             let mut conn = diesel::SqliteConnection::establish(sqlite_path(url))
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
@@ -77,6 +82,23 @@ pub fn establish(url: &str) -> Result<DbConnection, DbError> {
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
             Ok(DbConnection::Sqlite(conn))
         }
+    }
+}
+
+/// A new SQLite database file is created readable by its owner only (mode 0600): it holds
+/// password hashes and sessions. SQLite gives its `-wal` and `-shm` files the same mode.
+fn create_private_sqlite_file(path: &str) -> Result<(), DbError> {
+    if path == ":memory:" || path.is_empty() || std::path::Path::new(path).exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(DbError::Unavailable(format!("creating {path}: {e}"))),
     }
 }
 
@@ -125,6 +147,9 @@ impl Db {
     /// not as a pool timeout), then builds the pool.
     pub fn connect(url: &str) -> Result<Self, DbError> {
         let backend = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            create_private_sqlite_file(sqlite_path(url))?;
+        }
         drop(establish(url)?);
         let size = match backend {
             // SQLite has one writer at a time; a few readers are plenty.
@@ -190,7 +215,13 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
         DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
         // Several processes of the split shape may start at once: a session-level advisory lock
         // makes them take turns, so each migration runs exactly once.
+        // A service running as a role that may not change the schema starts fine once the owner
+        // has migrated: nothing pending, nothing to run (diesel's harness would first try to create
+        // its bookkeeping table, which such a role may not).
         DbConnection::Postgresql(c) => {
+            if all_applied(c)? {
+                return Ok(0);
+            }
             c.batch_execute("SELECT pg_advisory_lock(7251142)").map_err(DbError::Query)?;
             let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
             c.batch_execute("SELECT pg_advisory_unlock(7251142)").map_err(DbError::Query)?;
@@ -198,6 +229,27 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
         }
     };
     applied.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+/// Whether every embedded PostgreSQL migration is recorded as applied.
+fn all_applied(conn: &mut diesel::PgConnection) -> Result<bool, DbError> {
+    use diesel::migration::MigrationSource;
+    #[derive(QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let exists: Vec<Applied> = diesel::sql_query(
+        "SELECT 'x' AS version FROM pg_tables WHERE schemaname = 'public' AND tablename = '__diesel_schema_migrations'",
+    )
+    .load(conn)?;
+    if exists.is_empty() {
+        return Ok(false);
+    }
+    let applied: Vec<Applied> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(conn)?;
+    let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+        .map_err(|e| DbError::Migration(e.to_string()))?;
+    Ok(embedded.iter().all(|m| applied.iter().any(|a| a.version == m.name().version().to_string())))
 }
 
 /// A read-write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so two writers queue on
@@ -253,6 +305,16 @@ mod tests {
         assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
         assert!(matches!(Backend::from_url("mysql://u@h/db"), Err(DbError::UnsupportedUrl)));
         assert_eq!(sqlite_path("sqlite://data/x.db"), "data/x.db");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_sqlite_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        Db::connect(&format!("sqlite://{}", path.display())).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     #[test]

@@ -67,7 +67,12 @@ impl CookieNames {
 #[derive(Clone)]
 pub struct Identity {
     pub verifier: Arc<Verifier>,
+    /// Signs and checks the CSRF tokens of this service's forms.
     pub csrf: CsrfKey,
+    /// The key of the sign-out button every page shows (posted to auth-core from pages of any
+    /// service): the course and grading services' key, which auth-core can read too. auth-core's
+    /// other forms use its own key, which no other service can read.
+    pub sign_out_csrf: CsrfKey,
     /// `scheme://host[:port]` of `LECTERN_PUBLIC_URL`, compared with `Origin`.
     pub public_origin: String,
     pub cookies: CookieNames,
@@ -77,6 +82,7 @@ impl Identity {
     pub fn new(verifier: Arc<Verifier>, csrf: CsrfKey, public_url: &str) -> Self {
         Self {
             verifier,
+            sign_out_csrf: csrf.clone(),
             csrf,
             public_origin: origin_of(public_url),
             cookies: CookieNames::new(public_url.starts_with("https://")),
@@ -302,7 +308,11 @@ impl PageUser {
 
     /// The page context for this user.
     pub fn ctx(&self, req: &HttpRequest) -> crate::PageCtx {
-        crate::PageCtx::for_user(self, self.csrf_token(req))
+        let sign_out = req
+            .app_data::<web::Data<Identity>>()
+            .map(|i| i.sign_out_csrf.session_token(&self.session))
+            .unwrap_or_default();
+        crate::PageCtx::for_user(self, self.csrf_token(req), sign_out)
     }
 }
 
@@ -364,6 +374,12 @@ pub fn safe_next(next: Option<&str>, public_origin: &str) -> String {
 }
 
 impl Identity {
+    /// The same identity with another key for the sign-out button (auth-core's pages).
+    pub fn with_sign_out_key(mut self, key: CsrfKey) -> Self {
+        self.sign_out_csrf = key;
+        self
+    }
+
     /// [`safe_next`] against this service's public origin.
     pub fn safe_next(&self, next: Option<&str>) -> String {
         safe_next(next, &self.public_origin)
@@ -430,6 +446,38 @@ impl<T: DeserializeOwned + 'static> FromRequest for SecureForm<T> {
                 return Err(form_refused().into());
             }
             Ok(SecureForm { user, form: parse_form(&body)? })
+        })
+    }
+}
+
+/// The sign-out button's post: like [`SecureForm`], with the token checked against the sign-out
+/// key ([`Identity::sign_out_csrf`]), since the button is rendered by whichever service served
+/// the page.
+#[derive(Debug)]
+pub struct SignOutForm {
+    pub user: PageUser,
+}
+
+impl FromRequest for SignOutForm {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let user = PageUser::from_request(&req, &mut Payload::None).await?;
+            let identity = req.app_data::<web::Data<Identity>>().ok_or_else(|| PageError(Problem::internal()))?;
+            if !csrf::same_origin(&req, &identity.public_origin) {
+                return Err(form_refused().into());
+            }
+            let body = body.await?;
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
+            let token = find_field(&pairs, csrf::FIELD).unwrap_or_default();
+            if !identity.sign_out_csrf.verify("session", &user.session.to_string(), token) {
+                return Err(form_refused().into());
+            }
+            Ok(SignOutForm { user })
         })
     }
 }

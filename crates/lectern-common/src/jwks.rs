@@ -12,7 +12,7 @@ use std::time::Duration;
 use token_claims::{KeySet, KeySource, Verifier};
 
 /// Refetch at least this often, even when auth-core allows caching longer.
-const MAX_AGE_CAP: Duration = Duration::from_secs(300);
+pub const MAX_AGE_CAP: Duration = Duration::from_secs(300);
 /// And not more often than this, even with `max-age=0`.
 const MIN_INTERVAL: Duration = Duration::from_secs(5);
 /// How soon to retry after a failed fetch.

@@ -22,6 +22,8 @@ pub struct PageCtx {
     pub user: Option<UserView>,
     /// Goes into a hidden `csrf_token` field of every form on the page.
     pub csrf_token: String,
+    /// The token of the sign-out button in the navigation (see `Identity::sign_out_csrf`).
+    pub sign_out_token: String,
     pub flash: Option<String>,
     /// Error pages are rendered without the request, so they cannot tell who is signed in:
     /// their navigation then offers neither "Sign in" nor a user's links, only neutral ones.
@@ -43,10 +45,11 @@ impl PageCtx {
         Self { csrf_token, ..Self::default() }
     }
 
-    pub fn for_user(user: &AuthUser, csrf_token: String) -> Self {
+    pub fn for_user(user: &AuthUser, csrf_token: String, sign_out_token: String) -> Self {
         Self {
             user: Some(UserView { name: user.name.clone(), role: user.role }),
             csrf_token,
+            sign_out_token,
             flash: None,
             unknown_user: false,
         }

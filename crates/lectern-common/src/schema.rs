@@ -7,7 +7,6 @@ diesel::table! {
         email -> Text,
         display_name -> Text,
         role -> Text,
-        password_hash -> Text,
         created_at -> Timestamp,
     }
 }
@@ -25,6 +24,7 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`).
     refresh_tokens (token_hash) {
         token_hash -> Text,
         session_id -> Text,
@@ -34,12 +34,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`).
     signing_keys (kid) {
         kid -> Text,
+        purpose -> Text,
         alg -> Text,
-        private_pkcs8 -> Text,
+        private_key -> Text,
         public_jwk -> Text,
         created_at -> Timestamp,
+        activates_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`); values sealed with the key-encryption key.
+    secrets (name) {
+        name -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`).
+    password_hashes (user_id) {
+        user_id -> Text,
+        hash -> Text,
     }
 }
 
@@ -180,6 +200,7 @@ diesel::joinable!(grades -> users (graded_by));
 diesel::joinable!(grade_history -> submissions (submission_id));
 diesel::joinable!(grade_history -> users (graded_by));
 diesel::joinable!(idempotency_keys -> users (user_id));
+diesel::joinable!(password_hashes -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     catalog_stats,
@@ -187,6 +208,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     refresh_tokens,
     signing_keys,
+    secrets,
+    password_hashes,
     server_secrets,
     courses,
     course_teachers,

@@ -34,17 +34,20 @@ impl tracing_actix_web::RootSpanBuilder for RequestSpan {
             client.address = %crate::net::client_address_of(request.request()),
             request_id = %request_id,
             http.status_code = tracing::field::Empty,
-            otel.status_code = tracing::field::Empty,
-            exception.message = tracing::field::Empty,
-            exception.details = tracing::field::Empty,
         )
     }
 
+    /// Records the status only. An error's text is not recorded: a 4xx's may quote the request
+    /// body, and a 5xx's cause is logged once where the problem document is made (`problem.rs`).
     fn on_request_end<B: actix_web::body::MessageBody>(
         span: tracing::Span,
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
-        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+        let status = match outcome {
+            Ok(response) => response.status(),
+            Err(error) => error.as_response_error().status_code(),
+        };
+        span.record("http.status_code", status.as_u16());
     }
 }
 
@@ -85,7 +88,13 @@ mod tests {
             App::new()
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(web::Data::new(TrustedProxies(vec![[10, 0, 0, 1].into()])))
-                .route("/items/{id}", web::get().to(|| async { HttpResponse::Unauthorized().finish() })),
+                .route("/items/{id}", web::get().to(|| async { HttpResponse::Unauthorized().finish() }))
+                .route(
+                    "/things",
+                    web::post().to(|body: web::Json<std::collections::HashMap<String, u32>>| async move {
+                        HttpResponse::Ok().body(body.len().to_string())
+                    }),
+                ),
         )
         .await;
         let forged = test::TestRequest::get()
@@ -100,7 +109,17 @@ mod tests {
             .insert_header(("x-forwarded-for", "198.51.100.9"))
             .to_request();
         test::call_service(&app, via_proxy).await;
+        // A refused body whose value would appear in the error's text.
+        let refused = test::TestRequest::post()
+            .uri("/things")
+            .peer_addr("192.0.2.8:5000".parse().unwrap())
+            .insert_header(("content-type", "application/json"))
+            .set_payload(r#"{"n": "SECRET-BODY-VALUE"}"#)
+            .to_request();
+        assert_eq!(test::call_service(&app, refused).await.status(), 400);
         let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(!logged.contains("SECRET-BODY-VALUE"), "a 4xx error's text is not logged: {logged}");
+        assert!(!logged.contains("ERROR") && !logged.contains("WARN"), "no 4xx is an error event: {logged}");
         assert!(logged.contains("http.route=/items/{id}"), "{logged}");
         assert!(!logged.contains("SECRET-TOKEN") && !logged.contains("access_token"), "{logged}");
         assert!(logged.contains("client.address=192.0.2.7"), "an untrusted peer's header is ignored: {logged}");

@@ -9,7 +9,7 @@
 //! - `use`, if present, is `sig`;
 //! - EdDSA keys are OKP/Ed25519 with an `x` of exactly 32 bytes, ES256 keys are EC/P-256 with
 //!   32-byte `x` and `y`. The length check also guards a panic in jsonwebtoken's `rust_crypto`
-//!   EdDSA verifier, which slices `key[..32]` (reference/ecosystem.md §2);
+//!   EdDSA verifier, which slices `key[..32]` (and panics on a shorter key);
 //! - the crypto backend accepts the point.
 //!
 //! Keys that fail are skipped and listed in [`KeySet::rejected`], so one bad entry in a
