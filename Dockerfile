@@ -7,7 +7,7 @@ RUN cargo build --release --locked --bin lectern && strip target/release/lectern
 
 # Runtime stage: small, non-root.
 FROM debian:bookworm-slim
-RUN useradd --system --uid 10001 lectern
+RUN useradd --system --uid 10001 lectern && install -d -o lectern -m 700 /var/lib/lectern
 COPY --from=build /src/target/release/lectern /usr/local/bin/lectern
 USER lectern
 ENV LECTERN_ADDR=0.0.0.0:8080 LECTERN_LOG_FORMAT=json

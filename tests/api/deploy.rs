@@ -93,3 +93,39 @@ fn the_gateway_routes_every_prefix_of_the_api() {
     assert!(routes.contains("X-Forwarded-For"));
     assert!(routes.contains("client_max_body_size 512k"));
 }
+
+#[test]
+fn each_service_connects_as_its_own_role_and_only_auth_has_the_key_encryption_key() {
+    let compose = compose();
+    let init = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/postgres/init-roles.sql")).unwrap();
+    let postgres = &compose["services"]["postgres"];
+    let mounts: Vec<&str> = postgres["volumes"].as_sequence().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    assert!(mounts.iter().any(|m| m.starts_with("./deploy/postgres/init-roles.sql:/docker-entrypoint-initdb.d/")));
+    let user_of = |url: &str| url.split("://").nth(1).unwrap().split(':').next().unwrap().to_owned();
+    for (name, service) in services(&compose) {
+        let Some(command) = service["command"].as_sequence() else { continue };
+        let env = &service["environment"];
+        let url = env["LECTERN_DATABASE_URL"].as_str().unwrap();
+        let kek = env.get("LECTERN_KEY_ENCRYPTION_KEY_FILE");
+        match command.iter().map(|c| c.as_str().unwrap()).collect::<Vec<_>>().as_slice() {
+            ["serve", "auth"] => {
+                assert_eq!(user_of(url), "auth", "{name}");
+                assert!(init.contains("CREATE ROLE auth LOGIN PASSWORD 'auth' IN ROLE lectern_auth;"));
+                let kek = kek.and_then(|k| k.as_str()).expect("auth has the key-encryption key");
+                let volumes: Vec<&str> =
+                    service["volumes"].as_sequence().unwrap().iter().filter_map(|v| v.as_str()).collect();
+                assert!(volumes.iter().any(|v| v.starts_with("kek:") && kek.starts_with(&v[4..])), "{volumes:?}");
+            }
+            ["serve", which @ ("courses" | "grading")] => {
+                assert_eq!(user_of(url), *which, "{name}");
+                assert!(
+                    init.contains(&format!("CREATE ROLE {which} LOGIN PASSWORD '{which}' IN ROLE lectern_service;"))
+                );
+                assert!(kek.is_none(), "{name} must not have the key-encryption key");
+                assert!(service.get("volumes").is_none(), "{name} mounts nothing of auth-core's");
+            }
+            ["migrate"] => assert_eq!(user_of(url), "lectern", "the owner migrates"),
+            other => panic!("unexpected service {name}: {other:?}"),
+        }
+    }
+}
