@@ -131,14 +131,18 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>, which: ServiceSet) 
     Ok(Parts { db, auth, revoked, csrf: CsrfKey::new(csrf_key) })
 }
 
-/// `GET /api/openapi.json`: the documents of the services this process mounts, merged once.
-fn openapi_json(which: ServiceSet) -> anyhow::Result<OpenApiJson> {
+/// `GET /api/openapi.json`: the documents of the services this process mounts, merged once, and
+/// the methods each of its paths answers.
+fn openapi_json(which: ServiceSet) -> anyhow::Result<(OpenApiJson, openapi::AllowedMethods)> {
     let docs = [
         which.has_auth().then(auth_core::openapi),
         which.has_courses().then(course_service::openapi),
         which.has_grading().then(grading_service::openapi),
     ];
-    OpenApiJson::new(&openapi::merge("Lectern", docs.into_iter().flatten())).context("serializing the OpenAPI document")
+    let mut doc = openapi::merge("Lectern", docs.into_iter().flatten());
+    openapi::add_standard_answers(&mut doc);
+    let json = OpenApiJson::new(&doc).context("serializing the OpenAPI document")?;
+    Ok((json, openapi::AllowedMethods::of(&doc)))
 }
 
 impl Application {
@@ -210,7 +214,8 @@ impl Application {
             (None, None) => {}
         }
 
-        let api_doc = openapi_json(which)?;
+        let (api_doc, allowed_methods) = openapi_json(which)?;
+        let allowed_methods = web::Data::new(allowed_methods);
         let workers = config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         let blocking_threads = (usize::try_from(db.pool_size()).unwrap_or(4) / workers.max(1) + 1).max(2);
         let readiness = web::Data::new(Readiness { db, jwks });
@@ -226,6 +231,7 @@ impl Application {
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(metrics.clone())
                 .app_data(trusted.clone())
+                .app_data(allowed_methods.clone())
                 .configure(|cfg| lectern_common::health::configure(cfg, readiness.clone()))
                 .configure(lectern_common::assets::configure)
                 .configure(|cfg| lectern_common::openapi::configure(cfg, api_doc.clone()))

@@ -11,6 +11,7 @@ use token_claims::{Clock, ManualClock};
 
 on_both_backends!(
     the_all_in_one_document_describes_every_json_endpoint,
+    every_other_method_gets_405_with_the_documented_allow,
     replies_carry_the_members_their_schemas_name,
     each_split_process_serves_its_own_document,
 );
@@ -195,6 +196,52 @@ async fn the_all_in_one_document_describes_every_json_endpoint(backend: Backend)
     let again = app.get("/api/openapi.json", Some("not.a.token")).await;
     assert_eq!(again.status(), 200);
     assert_eq!(again.json::<Value>().await.unwrap(), doc);
+}
+
+/// The router and the document agree: on every documented path, each method the document does not
+/// list answers 405 with `Allow` naming exactly the documented ones; every operation documents the
+/// answers the shared plumbing gives (405, 503, and for bodies 400, 413, 415).
+async fn every_other_method_gets_405_with_the_documented_allow(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let doc = fetch(&app.address).await;
+    let id = "0193a0c2-7a4e-7000-8000-000000000001";
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let documented: Vec<String> = ["get", "post", "put", "patch", "delete"]
+            .into_iter()
+            .filter(|m| item.get(*m).is_some())
+            .map(str::to_uppercase)
+            .collect();
+        for (method, operation) in item.as_object().unwrap() {
+            let statuses = operation["responses"].as_object().unwrap();
+            let mut wanted = vec!["405", "503"];
+            if operation.get("requestBody").is_some() {
+                wanted.extend(["400", "413", "415"]);
+            }
+            for status in wanted {
+                assert!(statuses.contains_key(status), "{method} {path} does not document {status}");
+            }
+        }
+        let concrete =
+            path.split('/').map(|seg| if seg.starts_with('{') { id } else { seg }).collect::<Vec<_>>().join("/");
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            if documented.iter().any(|m| m == method) {
+                continue;
+            }
+            let resp = app
+                .api
+                .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), app.url(&concrete))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 405, "{method} {concrete}");
+            assert_eq!(resp.headers()["allow"], documented.join(", ").as_str(), "{method} {concrete}");
+            assert_eq!(resp.headers()["content-type"], "application/problem+json", "{method} {concrete}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 60, "{checked} method/path pairs checked");
+    assert_eq!(app.get("/api/nothing-here", None).await.status(), 404, "an unknown path is still 404");
 }
 
 /// The required members of `name`'s schema, following `allOf` (flattened structs).

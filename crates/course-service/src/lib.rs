@@ -45,7 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<CourseState>, id
             .route("/{id}/enrollments", web::get().to(api::students))
             .route("/{id}/enrollments/{student_id}", web::delete().to(api::unenroll))
             .route("/{id}/materials", web::get().to(api::materials))
-            .service(large_bodies(web::resource("/{id}/materials")).route(web::post().to(api::create_material))),
+            .service(large_bodies(web_config::resource("/{id}/materials")).route(web::post().to(api::create_material))),
     )
     .service(
         web::scope("/api/materials")
@@ -53,7 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<CourseState>, id
             .app_data(identity.clone())
             .configure(web_config::standard)
             .service(
-                large_bodies(web::resource("/{id}"))
+                large_bodies(web_config::resource("/{id}"))
                     .route(web::get().to(api::material))
                     .route(web::patch().to(api::patch_material))
                     .route(web::delete().to(api::delete_material)),

@@ -38,7 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, i
             .app_data(identity.clone())
             .configure(web_config::standard)
             .service(
-                web::resource("/courses/{course_id}/assignments")
+                web_config::resource("/courses/{course_id}/assignments")
                     .route(web::get().to(api::list_assignments))
                     .route(web::post().to(api::create_assignment)),
             )
@@ -46,7 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, i
             .route("/assignments/{id}", web::get().to(api::assignment))
             .route("/assignments/{id}/release", web::post().to(api::release))
             .service(
-                large_bodies(web::resource("/assignments/{id}/submissions"))
+                large_bodies(web_config::resource("/assignments/{id}/submissions"))
                     .route(web::get().to(api::submissions))
                     .route(web::post().to(api::submit)),
             )
@@ -67,7 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, i
             .route("/assignments/{id}", web::get().to(pages::assignment))
             .route("/assignments/{id}/release", web::post().to(pages::release))
             .service(
-                large_bodies(web::resource("/assignments/{id}/submissions"))
+                large_bodies(web_config::resource("/assignments/{id}/submissions"))
                     .route(web::get().to(pages::submissions))
                     .route(web::post().to(pages::submit)),
             )

@@ -85,6 +85,84 @@ pub enum RoleSchema {
     Student,
 }
 
+/// The answers the shared plumbing gives on every operation, whatever the handler: added to each
+/// operation that does not describe them itself, so the document lists every status a client
+/// can meet. Bodies: 400 malformed JSON, 413 too large, 415 no or another content type; any
+/// operation: 405 another method (with `Allow`), 503 the database unavailable (with `Retry-After`).
+pub fn add_standard_answers(doc: &mut OpenApi) {
+    use utoipa::openapi::ResponseBuilder;
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem"))))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let mut answers = vec![
+                ("405", "Another method than the ones this path answers; `Allow` lists them"),
+                ("503", "The database is unavailable; `Retry-After` says when to try again"),
+            ];
+            if operation.request_body.is_some() {
+                answers.extend([
+                    ("400", "The body is not well-formed JSON"),
+                    ("413", "The body is larger than this endpoint accepts"),
+                    ("415", "No `Content-Type: application/json`"),
+                ]);
+            }
+            for (status, description) in answers {
+                operation.responses.responses.entry(status.to_owned()).or_insert_with(|| problem(description).into());
+            }
+        }
+    }
+}
+
+/// The methods each path of a document answers, so a request with another method gets 405 with
+/// `Allow` instead of looking like a path that does not exist.
+#[derive(Clone, Debug, Default)]
+pub struct AllowedMethods(std::collections::HashMap<String, String>);
+
+impl AllowedMethods {
+    pub fn of(doc: &OpenApi) -> Self {
+        let mut map = std::collections::HashMap::new();
+        for (path, item) in &doc.paths.paths {
+            let methods: Vec<&str> = [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(m, on)| on.then_some(m))
+            .collect();
+            map.insert(path.clone(), methods.join(", "));
+        }
+        map.insert(PATH.to_owned(), "GET".to_owned());
+        Self(map)
+    }
+
+    /// `Allow` for a route template (`/api/courses/{id}`), when the document knows it.
+    pub fn allow(&self, pattern: &str) -> Option<&str> {
+        self.0.get(pattern).map(String::as_str)
+    }
+}
+
 /// One document as it is; several merged into one titled `title` (the all-in-one server).
 pub fn merge(title: &str, docs: impl IntoIterator<Item = OpenApi>) -> OpenApi {
     let mut docs = docs.into_iter();

@@ -12,8 +12,10 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// Limit for material and submission bodies, whose texts are counted in characters.
 pub const LARGE_BODY_LIMIT: usize = 512 * 1024;
 
+/// Pages are everything but the JSON API and the well-known JSON documents.
 fn is_page(req: &HttpRequest) -> bool {
-    !req.path().starts_with("/api/")
+    let path = req.path();
+    !(path.starts_with("/api/") || path.starts_with("/.well-known/"))
 }
 
 /// Answers with a problem document on `/api`, an error page elsewhere.
@@ -88,6 +90,12 @@ pub fn standard(cfg: &mut web::ServiceConfig) {
         .app_data(query_config());
 }
 
+/// A resource whose unanswered methods get the same 405 problem (with `Allow`) as every other path,
+/// instead of actix's bare 405.
+pub fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(not_found))
+}
+
 /// Raises one resource's body limits to 512 KiB (material and submission endpoints).
 pub fn large_bodies<T>(resource: actix_web::Resource<T>) -> actix_web::Resource<T>
 where
@@ -104,7 +112,21 @@ where
         .app_data(payload_config(LARGE_BODY_LIMIT))
 }
 
-/// For routes not found anywhere.
+/// For requests no route took: 405 with `Allow` when the path exists for other methods (as the
+/// process's OpenAPI document says), 404 otherwise.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let allowed = req.app_data::<web::Data<crate::openapi::AllowedMethods>>();
+    if let (Some(pattern), Some(allowed)) = (req.match_pattern(), allowed)
+        && let Some(allow) = allowed.allow(&pattern)
+    {
+        let mut resp = respond(
+            &req,
+            Problem::new(StatusCode::METHOD_NOT_ALLOWED, format!("{} is not answered here; use {allow}", req.method())),
+        );
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+            resp.headers_mut().insert(actix_web::http::header::ALLOW, value);
+        }
+        return resp;
+    }
     respond(&req, Problem::not_found())
 }
