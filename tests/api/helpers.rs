@@ -532,3 +532,20 @@ pub async fn row(
         }
     }
 }
+
+/// GETs `url` until `done` holds for (status, JSON body), for at most 10 s: for a process to
+/// reach a state over its own network calls (start-up, a failed fetch), never to wait out time the
+/// tests could move instead.
+pub async fn poll_json(url: &str, mut done: impl FnMut(&(u16, Value)) -> bool) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let resp = client.get(url).send().await.expect("request");
+        let seen = (resp.status().as_u16(), resp.json::<Value>().await.unwrap_or(Value::Null));
+        if done(&seen) || std::time::Instant::now() > deadline {
+            assert!(done(&seen), "{url} never reached the state: last {seen:?}");
+            return seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -16,6 +16,7 @@ mod keys;
 mod openapi;
 mod ops;
 mod pages;
+mod rules;
 mod security;
 mod split;
 mod tokens;

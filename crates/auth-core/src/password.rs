@@ -30,6 +30,9 @@ pub struct PasswordHasher {
     /// A hash of a random password, verified against when the email is unknown so that both
     /// failures cost the same time.
     dummy_hash: Arc<str>,
+    /// Password verifications run so far (known and unknown accounts alike): a diagnostic, and
+    /// what shows that an unknown email costs a verification too.
+    verifications: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -81,7 +84,7 @@ impl PasswordHasher {
                 })
                 .map_err(|e| AuthError::Unexpected(format!("starting the argon2 pool: {e}")))?;
         }
-        Ok(Self { argon, jobs, dummy_hash: dummy_hash.into() })
+        Ok(Self { argon, jobs, dummy_hash: dummy_hash.into(), verifications: Arc::default() })
     }
 
     async fn run<T: Send + 'static>(
@@ -107,8 +110,10 @@ impl PasswordHasher {
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AuthError> {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.dummy_hash.to_string());
+        let counter = Arc::clone(&self.verifications);
         let matched = self
             .run(move |argon| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 // Parameters come from the stored string, so raising them later keeps old
                 // hashes verifiable.
                 argon.verify_password(password.as_bytes(), hash.as_str()).is_ok()
@@ -127,6 +132,11 @@ impl PasswordHasher {
             hash_blocking(argon, password.expose().as_bytes())
         })
         .await?
+    }
+
+    /// How many password verifications the hashing threads have run.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Synchronous hash for the CLI and the demo seed.

@@ -48,6 +48,12 @@ pub fn describe(error: &reqwest::Error) -> String {
     text
 }
 
+/// When the periodic refresh fetches again: after the key set's `max-age` (clamped to 5 s .. 5
+/// minutes) when the fetch worked, 5 s after a failure.
+pub fn next_fetch_in(fetched: bool, max_age: Duration) -> Duration {
+    if fetched { max_age.clamp(MIN_INTERVAL, MAX_AGE_CAP) } else { RETRY_AFTER_FAILURE }
+}
+
 /// The body of `resp`, or an error once it exceeds `cap` bytes (announced or read).
 pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, String> {
     if resp.content_length().is_some_and(|n| n > cap as u64) {
@@ -155,18 +161,19 @@ impl JwksSource {
     pub fn spawn_refresh(self: Arc<Self>, verifiers: Vec<Arc<Verifier>>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             loop {
-                let wait = match self.fetch().await {
+                let fetched = match self.fetch().await {
                     Ok(keys) => {
                         for v in &verifiers {
                             v.set_keys(keys.clone());
                         }
-                        self.max_age.lock().map(|a| *a).unwrap_or(MAX_AGE_CAP).clamp(MIN_INTERVAL, MAX_AGE_CAP)
+                        true
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "JWKS refresh failed; serving with the cached keys");
-                        RETRY_AFTER_FAILURE
+                        false
                     }
                 };
+                let wait = next_fetch_in(fetched, self.max_age.lock().map(|a| *a).unwrap_or(MAX_AGE_CAP));
                 tokio::time::sleep(wait).await;
             }
         })
@@ -215,6 +222,15 @@ mod tests {
 
     fn ok(body: &str) -> String {
         format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())
+    }
+
+    #[test]
+    fn the_periodic_refresh_follows_max_age_within_bounds_and_retries_soon() {
+        let s = Duration::from_secs;
+        assert_eq!(next_fetch_in(true, s(60)), s(60));
+        assert_eq!(next_fetch_in(true, s(0)), s(5), "at most every 5 s");
+        assert_eq!(next_fetch_in(true, s(86_400)), s(300), "at least every 5 minutes");
+        assert_eq!(next_fetch_in(false, s(60)), s(5), "5 s after a failure");
     }
 
     #[tokio::test]
