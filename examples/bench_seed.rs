@@ -621,7 +621,8 @@ fn main() -> anyhow::Result<()> {
     let url = args.url.context("a database URL is required (sqlite://PATH or postgres://...)")?;
     let db = Db::connect(&url)?;
     db.migrate()?;
-    let mut conn = db.get()?;
+    let mut pooled = db.get()?;
+    let conn: &mut DbConnection = &mut pooled;
     if let DbConnection::Sqlite(c) = &mut *conn {
         // SQLite's default page cache (2 MiB) spills to the WAL mid-transaction once the random
         // UUID keys of several indexes outgrow it: ~30 page writes per course. The seed is not
@@ -631,13 +632,13 @@ fn main() -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     let started = Instant::now();
     if let Some(count) = args.extra_courses {
-        add_courses(&mut conn, count, now)?;
+        add_courses(conn, count, now)?;
     } else {
         let already: i64 = users::table.count().get_result(&mut *conn)?;
         if already > 0 {
             bail!("the database already has users: seed an empty database");
         }
-        let fixtures = seed(&mut conn, now)?;
+        let fixtures = seed(conn, now)?;
         if let Some(path) = &args.fixtures {
             std::fs::write(path, serde_json::to_vec_pretty(&fixtures)?)
                 .with_context(|| format!("writing {}", path.display()))?;

@@ -39,7 +39,7 @@ impl AuthError {
 
 impl From<diesel::result::Error> for AuthError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Db(DbError::Query(e))
+        Self::Db(DbError::from(e))
     }
 }
 
@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn each_variant_has_its_status() {
-        let cases: [(AuthError, u16); 8] = [
+        let cases: [(AuthError, u16); 10] = [
             (AuthError::InvalidCredentials, 401),
             (AuthError::InvalidRefreshToken, 401),
             (AuthError::Throttled(3), 429),
@@ -77,6 +77,15 @@ mod tests {
             (AuthError::invalid("email", "bad"), 422),
             (AuthError::NotFound, 404),
             (AuthError::Db(DbError::Unavailable("down".into())), 503),
+            // A connection lost mid-request (the server died or failed over) is 503, not 500.
+            (
+                AuthError::from(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection,
+                    Box::new(String::from("server closed the connection unexpectedly")),
+                )),
+                503,
+            ),
+            (AuthError::from(diesel::result::Error::NotFound), 500),
             (AuthError::Unexpected("x".into()), 500),
         ];
         for (error, status) in cases {

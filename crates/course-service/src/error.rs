@@ -33,7 +33,7 @@ impl CourseError {
 
 impl From<diesel::result::Error> for CourseError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Db(DbError::Query(e))
+        Self::Db(DbError::from(e))
     }
 }
 
@@ -57,13 +57,22 @@ mod tests {
 
     #[test]
     fn each_variant_has_its_status() {
-        let cases: [(CourseError, u16); 7] = [
+        let cases: [(CourseError, u16); 9] = [
             (CourseError::NotVisible, 404),
             (CourseError::NotFound, 404),
             (CourseError::Forbidden("no"), 403),
             (CourseError::WrongCode, 403),
             (CourseError::invalid("title", "empty"), 422),
             (CourseError::Db(DbError::Unavailable("down".into())), 503),
+            // A connection lost mid-request (the server died or failed over) is 503, not 500.
+            (
+                CourseError::from(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection,
+                    Box::new(String::from("server closed the connection unexpectedly")),
+                )),
+                503,
+            ),
+            (CourseError::from(diesel::result::Error::NotFound), 500),
             (CourseError::Db(DbError::Query(diesel::result::Error::NotFound)), 500),
         ];
         for (error, status) in cases {

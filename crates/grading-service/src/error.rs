@@ -51,7 +51,7 @@ impl From<Problem> for GradingError {
 
 impl From<diesel::result::Error> for GradingError {
     fn from(e: diesel::result::Error) -> Self {
-        Self::Db(DbError::Query(e))
+        Self::Db(DbError::from(e))
     }
 }
 
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn each_variant_has_its_status() {
-        let cases: [(GradingError, u16); 9] = [
+        let cases: [(GradingError, u16); 11] = [
             (GradingError::NotFound, 404),
             (GradingError::Forbidden("no"), 403),
             (GradingError::invalid("score", "too high"), 422),
@@ -101,6 +101,15 @@ mod tests {
             (GradingError::Injected, 500),
             (GradingError::Unexpected("x".into()), 500),
             (GradingError::Db(DbError::Unavailable("down".into())), 503),
+            // A connection lost mid-request (the server died or failed over) is 503, not 500.
+            (
+                GradingError::from(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection,
+                    Box::new(String::from("server closed the connection unexpectedly")),
+                )),
+                503,
+            ),
+            (GradingError::from(diesel::result::Error::NotFound), 500),
             (CourseError::NotVisible.into(), 404),
         ];
         for (error, status) in cases {

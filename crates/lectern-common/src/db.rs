@@ -7,8 +7,11 @@
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::r2d2::{self, ManageConnection};
+use diesel::connection::InstrumentationEvent;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -33,14 +36,87 @@ pub enum Backend {
 pub enum DbError {
     #[error("unsupported database URL: expected sqlite://PATH or postgres://...")]
     UnsupportedUrl,
+    /// The database cannot serve right now: unreachable, restarting, failing over, locked, or this
+    /// connection broke. Answered 503 with `Retry-After`; a retry may well succeed.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// A query failed for a reason a retry will not fix (a constraint, a bug). Answered 500.
     #[error("database query failed: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("migrations failed: {0}")]
     Migration(String),
     #[error("blocking task failed: {0}")]
     Task(String),
+}
+
+/// Every diesel error goes through here, so each service's error enum classifies it the same way.
+impl From<diesel::result::Error> for DbError {
+    fn from(e: diesel::result::Error) -> Self {
+        if is_transient(&e) { Self::Unavailable(e.to_string()) } else { Self::Query(e) }
+    }
+}
+
+/// Messages of server-side conditions that diesel reports as `DatabaseErrorKind::Unknown` (it
+/// does not expose the SQLSTATE) and that say "not now" rather than "never": a shutdown or
+/// crash of the server, a deadlock, a cancelled statement; SQLite's lock and storage failures.
+/// PostgreSQL sends them in `lc_messages`, so a server configured for another language falls
+/// back to the error kinds alone (and these cases to 500): keep `lc_messages` at `C` or English.
+const TRANSIENT_MESSAGES: &[&str] = &[
+    // PostgreSQL 57P01..57P05, 57014, 40P01, 53xxx.
+    "terminating connection due to",
+    "the database system is",
+    "canceling statement due to",
+    "deadlock detected",
+    "could not serialize access",
+    "server closed the connection",
+    "no connection to the server",
+    "too many connections",
+    "could not extend file",
+    "out of shared memory",
+    // SQLite SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_READONLY, SQLITE_CANTOPEN.
+    "database is locked",
+    "database table is locked",
+    "disk i/o error",
+    "database or disk is full",
+    "attempt to write a readonly database",
+    "unable to open database file",
+];
+
+/// Whether the error means the database (or this connection to it) cannot serve at the moment,
+/// as opposed to a query that is wrong or a constraint that holds.
+pub fn is_transient(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(kind, info) => match kind {
+            // The connection is gone, or it landed on a server that is now a read-only standby
+            // (after a failover), or the transaction lost a race it may win next time.
+            Kind::ClosedConnection | Kind::UnableToSendCommand | Kind::ReadOnlyTransaction | Kind::SerializationFailure => {
+                true
+            }
+            Kind::Unknown => {
+                let message = info.message().to_ascii_lowercase();
+                TRANSIENT_MESSAGES.iter().any(|m| message.contains(m))
+            }
+            _ => false,
+        },
+        // The transaction manager gives up on a connection that failed under it.
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
+/// Whether this error leaves the connection unfit for the next request: it is closed, or it
+/// talks to a server that has become read-only (a demoted primary).
+fn breaks_connection(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand | Kind::ReadOnlyTransaction, _) => true,
+        Error::DatabaseError(Kind::Unknown, info) => {
+            let message = info.message().to_ascii_lowercase();
+            message.contains("terminating connection due to") || message.contains("server closed the connection")
+        }
+        _ => false,
+    }
 }
 
 impl Backend {
@@ -102,29 +178,91 @@ fn create_private_sqlite_file(path: &str) -> Result<(), DbError> {
     }
 }
 
+/// A pooled connection and what the pool needs to know about it. Derefs to [`DbConnection`].
+pub struct PoolConnection {
+    conn: DbConnection,
+    /// Set by the connection's instrumentation when a query saw the connection break.
+    broken: Arc<AtomicBool>,
+    /// The pool's loss epoch when this connection last proved itself alive (see [`Manager`]).
+    checked: u64,
+}
+
+impl std::ops::Deref for PoolConnection {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PoolConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 /// An r2d2 manager that picks the backend from the URL (diesel's own manager would try the
 /// variants in turn and lose the real connection error).
+///
+/// Checking a connection out costs no round trip. Each connection watches its own queries (a
+/// diesel instrumentation): one that sees its connection break marks it, and the pool drops it
+/// when it comes back. The same event bumps the pool's *loss epoch*; a connection older than
+/// the epoch may be dead too (the server restarted, or failed over, under all of them), so
+/// its next checkout asks `SELECT 1` once. A healthy pool therefore never pings, and after an
+/// outage each stale connection is found at checkout instead of failing a request.
 #[derive(Debug)]
 pub struct Manager {
     url: String,
+    loss_epoch: Arc<AtomicU64>,
+}
+
+impl Manager {
+    pub fn new(url: &str) -> Self {
+        Self { url: url.to_owned(), loss_epoch: Arc::new(AtomicU64::new(0)) }
+    }
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = PoolConnection;
     type Error = DbError;
 
-    fn connect(&self) -> Result<DbConnection, DbError> {
-        establish(&self.url)
+    fn connect(&self) -> Result<PoolConnection, DbError> {
+        let checked = self.loss_epoch.load(Ordering::Acquire);
+        let mut conn = establish(&self.url)?;
+        let broken = Arc::new(AtomicBool::new(false));
+        let (flag, epoch) = (Arc::clone(&broken), Arc::clone(&self.loss_epoch));
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::FinishQuery { error: Some(e), .. } = event
+                && breaks_connection(e)
+            {
+                flag.store(true, Ordering::Release);
+                epoch.fetch_add(1, Ordering::AcqRel);
+            }
+        });
+        Ok(PoolConnection { conn, broken, checked })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), DbError> {
-        conn.batch_execute("SELECT 1").map_err(DbError::Query)
+    fn is_valid(&self, conn: &mut PoolConnection) -> Result<(), DbError> {
+        if conn.broken.load(Ordering::Acquire) {
+            return Err(DbError::Unavailable("connection broken".into()));
+        }
+        let epoch = self.loss_epoch.load(Ordering::Acquire);
+        if conn.checked == epoch {
+            return Ok(());
+        }
+        conn.conn.batch_execute("SELECT 1").map_err(DbError::from)?;
+        conn.checked = epoch;
+        Ok(())
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut PoolConnection) -> bool {
+        // diesel's own test: a transaction left open or a transaction manager in error, which
+        // for PostgreSQL includes libpq reporting the connection's status as bad.
+        std::thread::panicking() || conn.broken.load(Ordering::Acquire) || R2D2Connection::is_broken(&mut conn.conn)
     }
 }
+
+/// See `connection_timeout` in [`Db::connect`].
+pub const POOL_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
@@ -159,8 +297,14 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
-            .build(Manager { url: url.to_owned() })
+            // How long a request waits for a connection before it is answered 503: long enough
+            // to ride out a failover's last seconds, short enough that a client's retry (after
+            // `Retry-After`) is what waits during a long outage, not a worker.
+            .connection_timeout(POOL_TIMEOUT)
+            // Checkout asks the manager, which pings only connections older than the last
+            // loss (see `Manager`): no round trip per request.
+            .test_on_check_out(true)
+            .build(Manager::new(url))
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         Ok(Self { pool, backend })
     }
@@ -206,7 +350,7 @@ impl Db {
 
     /// `SELECT 1`, for `/readyz`.
     pub async fn ping(&self) -> Result<(), DbError> {
-        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::Query)).await
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from)).await
     }
 }
 
@@ -222,9 +366,9 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, DbError> {
             if all_applied(c)? {
                 return Ok(0);
             }
-            c.batch_execute("SELECT pg_advisory_lock(7251142)").map_err(DbError::Query)?;
+            c.batch_execute("SELECT pg_advisory_lock(7251142)").map_err(DbError::from)?;
             let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
-            c.batch_execute("SELECT pg_advisory_unlock(7251142)").map_err(DbError::Query)?;
+            c.batch_execute("SELECT pg_advisory_unlock(7251142)").map_err(DbError::from)?;
             applied
         }
     };

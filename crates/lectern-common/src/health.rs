@@ -43,7 +43,13 @@ async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
     };
     let ready = database == "ok" && keys_ready;
     let body = json!({"status": if ready { "ready" } else { "unavailable" }, "database": database, "jwks": jwks});
-    if ready { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header((actix_web::http::header::RETRY_AFTER, crate::problem::UNAVAILABLE_RETRY_AFTER_SECS))
+            .json(body)
+    }
 }
 
 /// Mounts both probes.

@@ -10,6 +10,10 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use serde::Serialize;
 
+/// `Retry-After` of a 503: a failover completes in seconds (docs/operations.md), so clients
+/// should come back soon; a longer outage costs them one more 503 per second.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
 /// Which `WWW-Authenticate` challenge a 401 carries (RFC 6750 §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Challenge {
@@ -86,9 +90,13 @@ impl Problem {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "something went wrong on our side; it has been logged")
     }
 
-    /// 503 with a fixed sentence.
+    /// 503 with a fixed sentence and `Retry-After`: the database is restarting, failing over or
+    /// unreachable, and a retry in a moment is the right move.
     pub fn unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "the service is temporarily unavailable")
+        Self {
+            retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "the service is temporarily unavailable; retry shortly")
+        }
     }
 
     pub fn title(&self) -> &'static str {
@@ -224,7 +232,9 @@ macro_rules! problem_response {
     };
 }
 
-/// The problem for a database failure: 503 when the database cannot be reached, 500 otherwise.
+/// The problem for a database failure: 503 with `Retry-After` when the database cannot serve
+/// at the moment ([`crate::DbError::Unavailable`], which `DbError::from` picks for lost
+/// connections, failovers, shutdowns, locks and timeouts), 500 for anything a retry will not fix.
 pub fn db_problem(e: &crate::DbError) -> Problem {
     match e {
         crate::DbError::Unavailable(_) => Problem::unavailable(),
@@ -271,5 +281,42 @@ mod tests {
         assert!(!v["detail"].as_str().unwrap().contains("diesel"));
         let resp = Problem::too_many_requests(30).to_response();
         assert_eq!(resp.headers().get("retry-after").unwrap(), "30");
+    }
+
+    #[test]
+    fn a_database_outage_is_503_with_retry_after_on_api_and_pages() {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
+        let lost = |kind| crate::DbError::from(Error::DatabaseError(kind, Box::new(String::from("gone"))));
+        for e in [
+            lost(Kind::ClosedConnection),
+            lost(Kind::UnableToSendCommand),
+            lost(Kind::ReadOnlyTransaction),
+            lost(Kind::SerializationFailure),
+            crate::DbError::from(Error::DatabaseError(
+                Kind::Unknown,
+                Box::new(String::from("terminating connection due to administrator command")),
+            )),
+            crate::DbError::from(Error::DatabaseError(Kind::Unknown, Box::new(String::from("database is locked")))),
+            crate::DbError::from(Error::BrokenTransactionManager),
+            crate::DbError::Unavailable("pool timed out".into()),
+        ] {
+            let problem = db_problem(&e);
+            for resp in [problem.to_response(), problem.to_html_response()] {
+                assert_eq!(resp.status(), 503, "{e}");
+                assert_eq!(resp.headers().get("retry-after").unwrap(), "1", "{e}");
+            }
+        }
+        // Real bugs and broken rules stay 500.
+        for e in [
+            crate::DbError::from(Error::NotFound),
+            crate::DbError::from(Error::DatabaseError(Kind::UniqueViolation, Box::new(String::from("dup")))),
+            crate::DbError::from(Error::DatabaseError(
+                Kind::Unknown,
+                Box::new(String::from("column \"nope\" does not exist")),
+            )),
+            crate::DbError::Migration("x".into()),
+        ] {
+            assert_eq!(db_problem(&e).status, 500, "{e}");
+        }
     }
 }
