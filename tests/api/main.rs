@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod helpers;
+mod load;
+mod own_postgres;
 
 mod access_matrix;
 mod auth;
@@ -15,6 +17,7 @@ mod hardening;
 mod keys;
 mod openapi;
 mod ops;
+mod outage;
 mod pages;
 mod rules;
 mod security;

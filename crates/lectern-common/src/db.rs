@@ -5,9 +5,9 @@
 //! Where SQL must differ by backend (upserts, `BEGIN IMMEDIATE`), the branch lives here or in
 //! the one store function that needs it, never in handlers.
 
+use diesel::connection::InstrumentationEvent;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
-use diesel::connection::InstrumentationEvent;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use std::sync::Arc;
@@ -90,9 +90,10 @@ pub fn is_transient(e: &diesel::result::Error) -> bool {
         Error::DatabaseError(kind, info) => match kind {
             // The connection is gone, or it landed on a server that is now a read-only standby
             // (after a failover), or the transaction lost a race it may win next time.
-            Kind::ClosedConnection | Kind::UnableToSendCommand | Kind::ReadOnlyTransaction | Kind::SerializationFailure => {
-                true
-            }
+            Kind::ClosedConnection
+            | Kind::UnableToSendCommand
+            | Kind::ReadOnlyTransaction
+            | Kind::SerializationFailure => true,
             Kind::Unknown => {
                 let message = info.message().to_ascii_lowercase();
                 TRANSIENT_MESSAGES.iter().any(|m| message.contains(m))
