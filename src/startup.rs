@@ -99,6 +99,17 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>, which: ServiceSet) 
     // The course and grading pages' CSRF key, shared through the database by every process.
     let csrf_key = load_or_create_secret(&mut *db.get()?, "csrf", now)?;
     let revoked = RevokedSessions::new();
+    // The revocations made elsewhere before this process started: without them, a token revoked
+    // (say) during a failover verifies here until the first background sync lands.
+    RevocationSync {
+        db: db.clone(),
+        set: revoked.clone(),
+        clock: Arc::clone(&clock),
+        window: config.access_ttl + config.leeway,
+    }
+    .run_once(true)
+    .await
+    .context("loading revoked sessions")?;
     let auth = if which.has_auth() {
         // Only auth-core holds the key-encryption key that opens its keys and secrets.
         let kek_path = config.key_encryption_key_path()?;

@@ -12,6 +12,7 @@ mod auth;
 mod browser;
 mod courses;
 mod deploy;
+mod failover;
 mod grading;
 mod hardening;
 mod keys;

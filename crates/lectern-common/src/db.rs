@@ -263,7 +263,7 @@ impl ManageConnection for Manager {
 }
 
 /// See `connection_timeout` in [`Db::connect`].
-pub const POOL_TIMEOUT: Duration = Duration::from_secs(3);
+pub const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
@@ -298,9 +298,10 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
-            // How long a request waits for a connection before it is answered 503: long enough
-            // to ride out a failover's last seconds, short enough that a client's retry (after
-            // `Retry-After`) is what waits during a long outage, not a worker.
+            // How long a request waits for a connection before it is answered 503: short, so that
+            // during an outage the client's retry (after `Retry-After`) waits, not a worker. r2d2
+            // also retries a failed connect with a backoff capped at half of this: 1 s, which
+            // bounds how late the pool notices that a new primary accepts writes.
             .connection_timeout(POOL_TIMEOUT)
             // Checkout asks the manager, which pings only connections older than the last
             // loss (see `Manager`): no round trip per request.
