@@ -35,7 +35,7 @@ if [ ! -f "$CONFIG" ] || [ -f "$INIT" ]; then
     # shellcheck disable=SC2086 # HA_SSL is one or more options
     pg_autoctl create postgres --pgdata "$PGDATA" --pgport "$NODE_PORT" --pghost "$NODE_HOST" \
         --listen "$NODE_LISTEN" --hostname "$NODE_HOST" --name "$NODE_NAME" --dbname "$LECTERN_DB" \
-        --monitor "$MONITOR_URL" --auth "$HA_AUTH" $HA_SSL --replication-quorum true || {
+        --monitor "$MONITOR_URL" --auth "$HA_AUTH" $HA_SSL --replication-quorum true $HA_HBA || {
         kill "$nudger"
         exit 1
     }

@@ -104,6 +104,9 @@ fn each_service_connects_as_its_own_role_and_only_auth_has_the_key_encryption_ke
     let user_of = |url: &str| url.split("://").nth(1).unwrap().split(':').next().unwrap().to_owned();
     for (name, service) in services(&compose) {
         let Some(command) = service["command"].as_sequence() else { continue };
+        if service["profiles"].as_sequence().is_some_and(|p| p.iter().any(|p| p.as_str() == Some("ha"))) {
+            continue; // the formation of deploy/ha, checked below
+        }
         let env = &service["environment"];
         let url = env["LECTERN_DATABASE_URL"].as_str().unwrap();
         let kek = env.get("LECTERN_KEY_ENCRYPTION_KEY_FILE");
@@ -128,4 +131,73 @@ fn each_service_connects_as_its_own_role_and_only_auth_has_the_key_encryption_ke
             other => panic!("unexpected service {name}: {other:?}"),
         }
     }
+}
+
+/// The `ha` profile: the formation of deploy/ha/ and Lectern on its multi-host URL.
+#[test]
+fn the_ha_profile_runs_a_formation_and_lectern_on_its_multi_host_url() {
+    let compose = compose();
+    let ha: Vec<(String, Value)> = services(&compose)
+        .into_iter()
+        .filter(|(_, s)| s["profiles"].as_sequence().is_some_and(|p| p.iter().any(|p| p.as_str() == Some("ha"))))
+        .collect();
+    let names: Vec<&str> = ha.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["pg-monitor", "pg-node1", "pg-node2", "lectern-ha"]);
+    let get = |name: &str| ha.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone()).unwrap();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/ha/");
+    let dockerfile = std::fs::read_to_string(format!("{dir}Dockerfile")).unwrap();
+    for (name, script) in [("pg-monitor", "monitor.sh"), ("pg-node1", "node.sh"), ("pg-node2", "node.sh")] {
+        assert_eq!(get(name)["command"][0].as_str(), Some(format!("/opt/lectern-ha/{script}").as_str()));
+        assert!(std::path::Path::new(&format!("{dir}{script}")).exists() && dockerfile.contains(script), "{script}");
+    }
+    assert_eq!(get("pg-node1")["depends_on"]["pg-monitor"]["condition"].as_str(), Some("service_healthy"));
+    // The standby starts once the first node runs, so which one is primary is decided.
+    assert_eq!(get("pg-node2")["depends_on"]["pg-node1"]["condition"].as_str(), Some("service_healthy"));
+    assert_eq!(get("pg-node2")["environment"]["NODE_NAME"].as_str(), Some("node2"));
+    let lectern = get("lectern-ha");
+    let url = lectern["environment"]["LECTERN_DATABASE_URL"].as_str().unwrap();
+    assert!(url.starts_with("postgres://") && url.contains("@pg-node1:5432,pg-node2:5432/"), "{url}");
+    assert!(url.contains("target_session_attrs=read-write") && url.contains("connect_timeout="), "{url}");
+    assert!(serde_norway::to_string(&lectern["healthcheck"]["test"]).unwrap().contains("/readyz"));
+}
+
+/// deploy/ha/ha.env's defaults: an isolated primary stops itself before the monitor lets the
+/// standby take writes (one writable primary at a time), and the worst case from the primary's
+/// death to a writable standby fits the 10 s that docs/operations.md promises.
+#[test]
+fn the_failover_settings_keep_one_primary_and_fit_ten_seconds() {
+    let env = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/ha/ha.env")).unwrap();
+    let setting = |name: &str| -> u64 {
+        let prefix = format!(": \"${{{name}:=");
+        let line = env.lines().find(|l| l.starts_with(&prefix)).unwrap_or_else(|| panic!("{name} missing"));
+        line[prefix.len()..].split('}').next().unwrap().parse().unwrap()
+    };
+    let (period, timeout, retries, delay) = (
+        setting("HEALTH_CHECK_PERIOD_MS"),
+        setting("HEALTH_CHECK_TIMEOUT_MS"),
+        setting("HEALTH_CHECK_MAX_RETRIES"),
+        setting("HEALTH_CHECK_RETRY_DELAY_MS"),
+    );
+    let (unhealthy, demote) = (setting("UNHEALTHY_TIMEOUT_MS"), setting("PRIMARY_DEMOTE_TIMEOUT_MS"));
+    let partition_ms = setting("NETWORK_PARTITION_TIMEOUT_S") * 1000;
+    // The keeper checks once a second and needs about a second more to stop PostgreSQL.
+    assert!(partition_ms + 2000 <= unhealthy + demote, "an isolated primary could overlap the new one");
+    // A health check that fails (period, then every retry timing out), or the keeper's silence,
+    // whichever is later; then about 2 s of promotion (measured), then the demote timeout.
+    let detection = (period + timeout + retries * (delay + timeout)).max(unhealthy);
+    let worst = detection + 2000 + demote + 1000;
+    assert!(worst <= 10_000, "worst case {worst} ms");
+}
+
+#[test]
+fn the_systemd_units_run_the_scripts_as_postgres() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/ha/systemd/");
+    for (unit, script) in
+        [("lectern-pg-monitor.service", "/deploy/ha/monitor.sh"), ("lectern-pg-node@.service", "/deploy/ha/node.sh")]
+    {
+        let text = std::fs::read_to_string(format!("{dir}{unit}")).unwrap();
+        assert!(text.contains(&format!("ExecStart=/opt/lectern{script}")) && text.contains("User=postgres"), "{unit}");
+    }
+    let lectern = std::fs::read_to_string(format!("{dir}lectern@.service")).unwrap();
+    assert!(lectern.contains("ExecStart=/usr/local/bin/lectern serve %i"));
 }

@@ -273,7 +273,8 @@ async fn the_primary_dies_under_load_and_nothing_acknowledged_is_lost() {
     let mut formation = tokio::task::spawn_blocking(Formation::start).await.unwrap();
     let formed = started.elapsed();
     let url = formation.url();
-    let app = spawn_on(TestDb::Shared { url: url.clone() }, |c| c.workers = Some(2)).await;
+    let kek = tempfile::tempdir().unwrap();
+    let app = spawn_on(TestDb::external(&url, kek.path()), |c| c.workers = Some(2)).await;
     let class = Classroom::new(&app, 6).await;
     let leaver = app.student("Leaver").await;
     let load = SubmissionLoad::start(&app, &class.assignment, &class.students);
@@ -305,7 +306,7 @@ async fn the_primary_dies_under_load_and_nothing_acknowledged_is_lost() {
 
     // The revocation is in the new primary: this process refuses the token, and so does a fresh
     // one that learns revocations from the database only.
-    let fresh = spawn_on(TestDb::Shared { url: url.clone() }, |_| {}).await;
+    let fresh = spawn_on(TestDb::external(&url, kek.path()), |_| {}).await;
     let me_here = app.get("/api/auth/me", Some(&leaver.access_token)).await.status().as_u16();
     let me_fresh = fresh.get("/api/auth/me", Some(&leaver.access_token)).await.status().as_u16();
     let courses_fresh = fresh.get("/api/courses", Some(&leaver.access_token)).await.status().as_u16();

@@ -68,6 +68,11 @@ impl TestDb {
         Self::Shared { url: app._db.url().to_owned(), kek: app._db.kek_path() }
     }
 
+    /// A database on a server the test runs itself; the key-encryption key goes in `dir`.
+    pub fn external(url: &str, dir: &std::path::Path) -> Self {
+        Self::Shared { url: url.to_owned(), kek: dir.join("kek") }
+    }
+
     pub fn url(&self) -> &str {
         match self {
             Self::Sqlite { url, .. } | Self::Postgres { url, .. } | Self::Shared { url, .. } => url,

@@ -101,7 +101,8 @@ pub fn assert_outage_answers(probes: &[Probe]) {
 async fn a_killed_postgres_costs_503s_with_retry_after_never_a_500_or_a_submission() {
     let server = PgServer::start();
     let url = server.create_database("lectern");
-    let app = spawn_on(TestDb::Shared { url: url.clone() }, |c| c.workers = Some(2)).await;
+    let kek = tempfile::tempdir().unwrap();
+    let app = spawn_on(TestDb::external(&url, kek.path()), |c| c.workers = Some(2)).await;
     let class = Classroom::new(&app, 6).await;
     let load = SubmissionLoad::start(&app, &class.assignment, &class.students);
     load.until("30 acknowledged submissions", Duration::from_secs(60), |r| count(r).acknowledged >= 30).await;
@@ -163,7 +164,8 @@ async fn pooled_connections_cost_no_ping_and_broken_ones_leave_the_pool() {
     use diesel::{Connection, RunQueryDsl};
     let server = PgServer::start_with(&["log_statement=all"]);
     let url = server.create_database("lectern");
-    let app = spawn_on(TestDb::Shared { url: url.clone() }, |_| {}).await;
+    let kek = tempfile::tempdir().unwrap();
+    let app = spawn_on(TestDb::external(&url, kek.path()), |_| {}).await;
     let grace = app.student("Grace").await;
     let pings = || server.log().matches("statement: SELECT 1\n").count();
     let before = pings();
