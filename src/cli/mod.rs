@@ -1,5 +1,6 @@
 //! The `lectern` command line (docs/api.md): serve, migrate, users, keys, seed, token.
 
+mod backup;
 mod keys;
 mod seed;
 mod token;
@@ -52,6 +53,9 @@ pub enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// Write a consistent copy of the database to PATH while Lectern runs (SQLite: VACUUM INTO;
+    /// PostgreSQL: pg_dump --format=custom, restore with pg_restore).
+    Backup { path: std::path::PathBuf },
     /// Exit 0 when URL answers 2xx within 3 s (container healthchecks: no curl in the image).
     Probe { url: String },
 }
@@ -78,6 +82,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Seed { .. }) => seed::run(&config, true).await.map(drop),
         Some(Command::Token { command }) => token::run(&config, command).await,
         Some(Command::Probe { url }) => probe(&url).await,
+        Some(Command::Backup { path }) => backup::run(&config, &path).await,
     }
 }
 

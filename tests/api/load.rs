@@ -29,6 +29,10 @@ pub struct Reply {
 pub struct Ack {
     pub key: String,
     pub id: String,
+    /// Which student (index into the load's students).
+    pub student: usize,
+    /// When the acknowledgement arrived.
+    pub done: Instant,
 }
 
 pub struct SubmissionLoad {
@@ -91,10 +95,10 @@ impl SubmissionLoad {
                                 }
                                 Err(_) => None,
                             };
-                            let status = reply.status;
+                            let (status, done) = (reply.status, reply.done);
                             log.lock().unwrap().push(reply);
                             if let Some(id) = acked {
-                                acks.push(Ack { key: key.clone(), id });
+                                acks.push(Ack { key: key.clone(), id, student: n, done });
                                 break;
                             }
                             if (400..500).contains(&status) {
@@ -109,6 +113,10 @@ impl SubmissionLoad {
             })
             .collect();
         Self { log, stop, tasks }
+    }
+
+    pub fn replies(&self) -> Vec<Reply> {
+        self.log.lock().unwrap().clone()
     }
 
     /// Polls (every 10 ms) until `done` holds for the replies so far; panics after `limit`.

@@ -9,6 +9,7 @@ mod own_postgres;
 
 mod access_matrix;
 mod auth;
+mod backup;
 mod browser;
 mod courses;
 mod deploy;
