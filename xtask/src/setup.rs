@@ -32,6 +32,18 @@ const NEEDS: &[Need] = &[
         apt: &["postgresql"],
     },
     Need {
+        what: "pg_auto_failover",
+        why: "the failover test runs a formation (monitor, primary, synchronous standby) with deploy/ha's scripts",
+        present: || {
+            on_path("pg_autoctl")
+                && std::fs::read_dir("/usr/lib/postgresql")
+                    .map(|versions| versions.flatten().any(|v| v.path().join("lib/pgautofailover.so").exists()))
+                    .unwrap_or(false)
+        },
+        // Debian 12's PostgreSQL is 15 (the `postgresql` package above).
+        apt: &["postgresql-15-auto-failover", "pg-auto-failover-cli"],
+    },
+    Need {
         what: "nginx",
         why: "the split-shape test puts Debian's nginx in front of the service processes",
         present: || Path::new("/usr/sbin/nginx").exists() || on_path("nginx"),
