@@ -87,8 +87,8 @@ fn verifier(
 
 /// Connects, migrates and loads what every shape needs.
 pub async fn prepare(config: &Config, clock: Arc<dyn Clock>, which: ServiceSet) -> anyhow::Result<Parts> {
-    let url = config.database_url.clone();
-    let db = tokio::task::spawn_blocking(move || Db::connect(&url))
+    let (url, read_url) = (config.database_url.clone(), config.database_read_url.clone());
+    let db = tokio::task::spawn_blocking(move || Db::connect_with_reads(&url, read_url.as_deref()))
         .await?
         .context("LECTERN_DATABASE_URL: cannot open the database")?;
     let migrated = db.migrate().context("running migrations")?;

@@ -29,6 +29,9 @@ pub struct Config {
     pub addr: SocketAddr,
     /// `LECTERN_DATABASE_URL`: `sqlite://PATH` or `postgres://...`.
     pub database_url: String,
+    /// `LECTERN_DATABASE_READ_URL`: optional, PostgreSQL only: standbys for reads that may be a
+    /// moment behind (catalog, course pages, materials); see [`crate::db::Db::run_read`].
+    pub database_read_url: Option<String>,
     /// `LECTERN_PUBLIC_URL`: the origin users see, without a trailing slash.
     pub public_url: String,
     /// `LECTERN_ISSUER`: the `iss` of access tokens.
@@ -65,6 +68,7 @@ impl Default for Config {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: "sqlite://lectern.db".into(),
+            database_read_url: None,
             public_url: "http://127.0.0.1:8080".into(),
             issuer: "lectern".into(),
             access_ttl: Duration::from_secs(900),
@@ -100,7 +104,18 @@ impl Config {
         if let Some(v) = get("LECTERN_DATABASE_URL") {
             config.database_url = v.trim().to_owned();
         }
-        crate::db::Backend::from_url(&config.database_url).map_err(|e| err("LECTERN_DATABASE_URL", &e.to_string()))?;
+        let backend = crate::db::Backend::from_url(&config.database_url)
+            .map_err(|e| err("LECTERN_DATABASE_URL", &e.to_string()))?;
+        if let Some(v) = get("LECTERN_DATABASE_READ_URL") {
+            let url = v.trim().to_owned();
+            if backend != crate::db::Backend::Postgres || crate::db::Backend::from_url(&url).ok() != Some(backend) {
+                return Err(err(
+                    "LECTERN_DATABASE_READ_URL",
+                    "expected a postgres:// URL of standbys, beside a postgres:// LECTERN_DATABASE_URL",
+                ));
+            }
+            config.database_read_url = Some(url);
+        }
         if let Some(v) = get("LECTERN_PUBLIC_URL") {
             config.public_url = v.trim().trim_end_matches('/').to_owned();
         }
@@ -233,6 +248,8 @@ mod tests {
             ("LECTERN_AUTH_URL", "jwks"),
             ("LECTERN_LOG_FORMAT", "xml"),
             ("LECTERN_TRUSTED_PROXIES", "10.0.0.1, nginx"),
+            // Standbys of a SQLite file do not exist.
+            ("LECTERN_DATABASE_READ_URL", "postgres://standby/lectern"),
         ] {
             let e = with(&[(var, value)]).unwrap_err();
             assert_eq!(e.variable, var, "{var}={value}");
@@ -254,5 +271,15 @@ mod tests {
         assert!(c.cookies_secure());
         assert_eq!(c.leeway.as_secs(), 60);
         assert_eq!(c.refresh_grace.as_secs(), 0);
+        assert_eq!(c.database_read_url, None);
+        let c = with(&[
+            ("LECTERN_DATABASE_URL", "postgres://h1,h2/lectern?target_session_attrs=read-write"),
+            ("LECTERN_DATABASE_READ_URL", "postgres://h2,h1/lectern?target_session_attrs=prefer-standby"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database_read_url.as_deref(),
+            Some("postgres://h2,h1/lectern?target_session_attrs=prefer-standby")
+        );
     }
 }

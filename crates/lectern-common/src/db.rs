@@ -5,14 +5,16 @@
 //! Where SQL must differ by backend (upserts, `BEGIN IMMEDIATE`), the branch lives here or in
 //! the one store function that needs it, never in handlers.
 
+use crate::ids::UserId;
 use diesel::connection::InstrumentationEvent;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -214,11 +216,13 @@ impl std::ops::DerefMut for PoolConnection {
 pub struct Manager {
     url: String,
     loss_epoch: Arc<AtomicU64>,
+    /// SQL run once on each new connection.
+    session_setup: Option<&'static str>,
 }
 
 impl Manager {
     pub fn new(url: &str) -> Self {
-        Self { url: url.to_owned(), loss_epoch: Arc::new(AtomicU64::new(0)) }
+        Self { url: url.to_owned(), loss_epoch: Arc::new(AtomicU64::new(0)), session_setup: None }
     }
 }
 
@@ -229,6 +233,9 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<PoolConnection, DbError> {
         let checked = self.loss_epoch.load(Ordering::Acquire);
         let mut conn = establish(&self.url)?;
+        if let Some(sql) = self.session_setup {
+            conn.batch_execute(sql).map_err(DbError::from)?;
+        }
         let broken = Arc::new(AtomicBool::new(false));
         let (flag, epoch) = (Arc::clone(&broken), Arc::clone(&self.loss_epoch));
         conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
@@ -268,23 +275,63 @@ pub const POOL_TIMEOUT: Duration = Duration::from_secs(2);
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
-/// The pool plus the backend it talks to. Cheap to clone.
+/// The pool plus the backend it talks to, and the standbys' pool when there is one. Cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     backend: Backend,
+    reads: Option<Arc<Reads>>,
 }
+
+/// Reads from standbys (`LECTERN_DATABASE_READ_URL`), and who must not be served by them yet.
+struct Reads {
+    pool: Pool,
+    /// Users who wrote through this process lately, and until when their reads stay on the primary.
+    pinned: Mutex<HashMap<UserId, Instant>>,
+}
+
+/// How long a user's reads stay on the primary after a write through this process: covers a
+/// standby that is not synchronous (or is catching up) and replays a moment behind.
+pub const READ_YOUR_WRITES_WINDOW: Duration = Duration::from_secs(5);
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .field("standby_reads", &self.reads.is_some())
+            .finish_non_exhaustive()
     }
+}
+
+fn pool_builder(size: u32) -> r2d2::Builder<Manager> {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        // How long a request waits for a connection before it is answered 503: short, so that
+        // during an outage the client's retry (after `Retry-After`) waits, not a worker. r2d2
+        // also retries a failed connect with a backoff capped at half of this: 1 s, which
+        // bounds how late the pool notices that a new primary accepts writes.
+        .connection_timeout(POOL_TIMEOUT)
+        // Checkout asks the manager, which pings only connections older than the last
+        // loss (see `Manager`): no round trip per request.
+        .test_on_check_out(true)
 }
 
 impl Db {
     /// Connects once first (so a wrong URL or a down server is reported with its real cause,
     /// not as a pool timeout), then builds the pool.
     pub fn connect(url: &str) -> Result<Self, DbError> {
+        Self::connect_with_reads(url, None)
+    }
+
+    /// As [`Db::connect`], plus a pool on `read_url` (PostgreSQL standbys) for [`Db::run_read`].
+    /// Standbys that are down do not stop the start: their reads go to the primary meanwhile.
+    ///
+    /// With standbys in use, every session on the primary commits with `synchronous_commit =
+    /// remote_apply`: a commit returns once the synchronous standby has *replayed* it, so the
+    /// next read there sees it, whichever process serves that read. (Without a synchronous
+    /// standby the setting waits for nothing.)
+    pub fn connect_with_reads(url: &str, read_url: Option<&str>) -> Result<Self, DbError> {
         let backend = Backend::from_url(url)?;
         if backend == Backend::Sqlite {
             create_private_sqlite_file(sqlite_path(url))?;
@@ -295,20 +342,22 @@ impl Db {
             Backend::Sqlite => 4,
             Backend::Postgres => 10,
         };
-        let pool = r2d2::Pool::builder()
-            .max_size(size)
-            .min_idle(Some(1))
-            // How long a request waits for a connection before it is answered 503: short, so that
-            // during an outage the client's retry (after `Retry-After`) waits, not a worker. r2d2
-            // also retries a failed connect with a backoff capped at half of this: 1 s, which
-            // bounds how late the pool notices that a new primary accepts writes.
-            .connection_timeout(POOL_TIMEOUT)
-            // Checkout asks the manager, which pings only connections older than the last
-            // loss (see `Manager`): no round trip per request.
-            .test_on_check_out(true)
-            .build(Manager::new(url))
-            .map_err(|e| DbError::Unavailable(e.to_string()))?;
-        Ok(Self { pool, backend })
+        let reads = match read_url {
+            None => None,
+            Some(read_url) => {
+                if backend != Backend::Postgres || Backend::from_url(read_url)? != Backend::Postgres {
+                    return Err(DbError::UnsupportedUrl);
+                }
+                let pool = pool_builder(size).min_idle(Some(0)).build_unchecked(Manager::new(read_url));
+                Some(Arc::new(Reads { pool, pinned: Mutex::new(HashMap::new()) }))
+            }
+        };
+        let mut manager = Manager::new(url);
+        if reads.is_some() {
+            manager.session_setup = Some("SET synchronous_commit TO remote_apply");
+        }
+        let pool = pool_builder(size).build(manager).map_err(|e| DbError::Unavailable(e.to_string()))?;
+        Ok(Self { pool, backend, reads })
     }
 
     pub fn backend(&self) -> Backend {
@@ -331,18 +380,90 @@ impl Db {
         run_migrations(&mut conn)
     }
 
-    /// Runs blocking diesel work on the blocking pool, inside the caller's tracing span. Do all of
-    /// one request's queries in one call: each hand-off costs about as much as a simple query.
+    /// Runs blocking diesel work on the primary, on the blocking pool, inside the caller's
+    /// tracing span. Do all of one request's queries in one call: each hand-off costs about as
+    /// much as a simple query.
     pub async fn run<T, E>(&self, work: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        Self::run_on(self.pool.clone(), None, work).await
+    }
+
+    /// Work that only reads, and may read a standby's copy (a moment behind the primary): the
+    /// catalog, course pages, materials. It runs on the standbys when `LECTERN_DATABASE_READ_URL`
+    /// is set, except for a `reader` who wrote through this process within
+    /// [`READ_YOUR_WRITES_WINDOW`], and on the primary when no standby gives a connection.
+    /// Access decisions, revocations and whatever a write depends on use [`Db::run`].
+    pub async fn run_read<T, E>(
+        &self,
+        reader: Option<UserId>,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        match &self.reads {
+            Some(reads) if !reader.is_some_and(|user| reads.is_pinned(user)) => {
+                Self::run_on(reads.pool.clone(), Some(self.pool.clone()), work).await
+            }
+            _ => self.run(work).await,
+        }
+    }
+
+    /// Work that writes on behalf of `writer`: runs on the primary, and when it succeeds the
+    /// writer's reads stay on the primary for [`READ_YOUR_WRITES_WINDOW`].
+    pub async fn run_write<T, E>(
+        &self,
+        writer: UserId,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let outcome = self.run(work).await;
+        if outcome.is_ok() {
+            self.wrote(writer);
+        }
+        outcome
+    }
+
+    /// Records that `user` wrote (for callers that write through [`Db::run`]).
+    pub fn wrote(&self, user: UserId) {
+        if let Some(reads) = &self.reads {
+            reads.pin(user);
+        }
+    }
+
+    /// Whether reads may go to standbys.
+    pub fn has_standby_reads(&self) -> bool {
+        self.reads.is_some()
+    }
+
+    async fn run_on<T, E>(
+        pool: Pool,
+        fallback: Option<Pool>,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = pool.get().map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
+            let got = match (pool.get(), fallback) {
+                (Ok(conn), _) => Ok(conn),
+                (Err(e), Some(primary)) => {
+                    tracing::warn!(error = %e, "no standby connection; reading from the primary");
+                    primary.get()
+                }
+                (Err(e), None) => Err(e),
+            };
+            let mut conn = got.map_err(|e| E::from(DbError::Unavailable(e.to_string())))?;
             work(&mut conn)
         })
         .instrument(tracing::Span::current())
@@ -353,6 +474,24 @@ impl Db {
     /// `SELECT 1`, for `/readyz`.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from)).await
+    }
+}
+
+impl Reads {
+    fn is_pinned(&self, user: UserId) -> bool {
+        let now = Instant::now();
+        self.pinned.lock().map(|p| p.get(&user).is_some_and(|until| *until > now)).unwrap_or(true)
+    }
+
+    fn pin(&self, user: UserId) {
+        let now = Instant::now();
+        if let Ok(mut pinned) = self.pinned.lock() {
+            // Forget expired pins now and then, so the map stays as small as the recent writers.
+            if pinned.len() > 1024 {
+                pinned.retain(|_, until| *until > now);
+            }
+            pinned.insert(user, now + READ_YOUR_WRITES_WINDOW);
+        }
     }
 }
 
