@@ -44,11 +44,14 @@ async fn a_backup_taken_under_write_load_restores_every_acknowledged_submission(
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     let size = std::fs::metadata(&path).unwrap().len();
 
-    // Restore: SQLite's copy is a database file; a PostgreSQL dump goes into a new database.
+    // Restore: SQLite's copy is a database file; a PostgreSQL dump goes into a new database. The
+    // signing keys in it are sealed with auth-core's key-encryption key, which goes with it.
+    let kek = app.config.key_encryption_key_file.clone().unwrap();
     let restored = match backend {
-        Backend::Sqlite => TestDb::Shared { url: format!("sqlite://{}", path.display()) },
+        Backend::Sqlite => TestDb::Shared { url: format!("sqlite://{}", path.display()), kek },
         Backend::Postgres => {
             let db = TestDb::new(Backend::Postgres);
+            std::fs::copy(&kek, db.kek_path()).unwrap();
             let mut restore = std::process::Command::new(pg_bin().join("pg_restore"));
             restore.args(["--no-owner", "--exit-on-error", "--dbname", db.url()]).arg(&path);
             run(restore, "pg_restore");
