@@ -6,7 +6,6 @@
 //! and `jsonwebtoken::decode` is never used: it reads the system clock and is laxer than the
 //! profile (see docs/security.md, "Notes on the jsonwebtoken crate").
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -84,7 +83,7 @@ pub struct Verifier {
     leeway: i64,
     /// `config.max_lifetime_secs`, likewise.
     max_lifetime: i64,
-    keys: RwLock<Arc<KeySet>>,
+    keys: RwLock<KeyGeneration>,
     clock: Arc<dyn Clock>,
     revoked: Arc<dyn RevocationCheck>,
     source: Option<Arc<dyn KeySource>>,
@@ -101,44 +100,49 @@ pub const VERIFIED_CACHE_CAPACITY: usize = 10_000;
 /// signature check (most of the cost). An entry never outlives its token: `exp` (plus leeway)
 /// is checked on every hit by the injected clock, and rule 7 (revocation) is re-checked on every
 /// hit, so a revoked session is refused at once. Any change of the key set empties the cache,
-/// so a retired key stops verifying immediately. Bounded: when full, expired entries are swept,
-/// and if that frees nothing, the cache starts over.
+/// so a retired key stops verifying immediately, and a verification that started under the old
+/// key set is not stored after the change (see [`KeyGeneration`]). Bounded by moka's
+/// size-aware eviction (TinyLFU), not by sweeping.
 struct VerifiedCache {
-    entries: Mutex<HashMap<Box<str>, VerifiedClaims>>,
-    capacity: usize,
+    entries: moka::sync::Cache<Box<str>, VerifiedClaims>,
 }
 
 impl VerifiedCache {
     fn new(capacity: usize) -> Self {
-        Self { entries: Mutex::new(HashMap::new()), capacity }
+        let capacity = u64::try_from(capacity).unwrap_or(u64::MAX);
+        Self { entries: moka::sync::Cache::builder().max_capacity(capacity).build() }
     }
 
     fn get(&self, token: &str) -> Option<VerifiedClaims> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).get(token).cloned()
+        self.entries.get(token)
     }
 
-    fn insert(&self, token: &str, claims: &VerifiedClaims, now: i64, leeway: i64) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= self.capacity {
-            entries.retain(|_, c| now <= c.expires_at.saturating_add(leeway));
-            if entries.len() >= self.capacity {
-                entries.clear();
-            }
-        }
-        entries.insert(token.into(), claims.clone());
+    fn insert(&self, token: &str, claims: &VerifiedClaims) {
+        self.entries.insert(token.into(), claims.clone());
     }
 
     fn remove(&self, token: &str) {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).remove(token);
+        self.entries.invalidate(token);
     }
 
     fn clear(&self) {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.entries.invalidate_all();
     }
 
     fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).len()
+        // moka applies evictions and invalidations in batches; settle them before counting.
+        self.entries.run_pending_tasks();
+        usize::try_from(self.entries.entry_count()).unwrap_or(usize::MAX)
     }
+}
+
+/// The key set with a counter that moves on every change. A verification reads both before it
+/// starts and stores its result only while the counter is unchanged, under the same lock that
+/// a change takes to replace the set and empty the cache: so a token checked against a key that
+/// was retired meanwhile is never cached after the retirement.
+struct KeyGeneration {
+    generation: u64,
+    keys: Arc<KeySet>,
 }
 
 impl fmt::Debug for Verifier {
@@ -171,7 +175,7 @@ impl Verifier {
             config,
             leeway,
             max_lifetime,
-            keys: RwLock::new(Arc::new(keys)),
+            keys: RwLock::new(KeyGeneration { generation: 0, keys: Arc::new(keys) }),
             clock,
             revoked,
             source: None,
@@ -198,12 +202,18 @@ impl Verifier {
         if let Some(claims) = self.cache.get(token) {
             return self.recheck(token, claims);
         }
-        let keys = self.keys();
+        let (generation, keys) = {
+            let current = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+            (current.generation, Arc::clone(&current.keys))
+        };
         let payload = verify_compact(token, &self.config.algorithms, Some(TOKEN_TYPE), |kid| {
             kid.and_then(|kid| keys.get(kid)).ok_or(VerifyError::UnknownKid)
         })?;
         let claims = self.check_claims(&payload)?;
-        self.cache.insert(token, &claims, self.clock.now().unix_timestamp(), self.leeway);
+        let current = self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        if current.generation == generation {
+            self.cache.insert(token, &claims);
+        }
         Ok(claims)
     }
 
@@ -258,13 +268,15 @@ impl Verifier {
     /// Replaces the key set (periodic refresh, key rotation).
     /// Also forgets every cached verification: a key that left the set must stop verifying now.
     pub fn set_keys(&self, keys: KeySet) {
-        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        let mut current = self.keys.write().unwrap_or_else(PoisonError::into_inner);
+        current.generation = current.generation.wrapping_add(1);
+        current.keys = Arc::new(keys);
         self.cache.clear();
     }
 
     /// The current key set.
     pub fn keys(&self) -> Arc<KeySet> {
-        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner).keys)
     }
 
     /// Fetches the key set from the source now, whatever the rate limit (`Ok(())` without a

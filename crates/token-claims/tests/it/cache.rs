@@ -72,3 +72,47 @@ fn the_cache_is_bounded() {
     }
     assert!(f.verifier.cached_tokens() <= VERIFIED_CACHE_CAPACITY);
 }
+
+/// A revocation check that, once armed, retires the token's key in the middle of a verification:
+/// after the signature checked out against the old key set and before the result is stored.
+/// That is exactly where a concurrent key rotation can land, driven here without threads.
+struct RetireKeysMidVerification {
+    verifier: std::sync::OnceLock<std::sync::Weak<token_claims::Verifier>>,
+    replacement: std::sync::Mutex<Option<token_claims::KeySet>>,
+}
+
+impl token_claims::RevocationCheck for RetireKeysMidVerification {
+    fn is_revoked(&self, _: &uuid::Uuid) -> bool {
+        let replacement = self.replacement.lock().unwrap().take();
+        if let (Some(keys), Some(verifier)) = (replacement, self.verifier.get().and_then(|v| v.upgrade())) {
+            verifier.set_keys(keys);
+        }
+        false
+    }
+}
+
+#[test]
+fn a_token_verified_across_a_key_set_change_is_not_cached_after_it() {
+    use crate::support::{ISSUER, TestKey, at};
+    use std::sync::{Arc, Mutex, OnceLock};
+    use token_claims::{Audience, ManualClock, Verifier, VerifierConfig};
+
+    let (old, new) = (TestKey::ed25519(), TestKey::ed25519());
+    let hook = Arc::new(RetireKeysMidVerification { verifier: OnceLock::new(), replacement: Mutex::new(None) });
+    let verifier = Arc::new(
+        Verifier::new(
+            VerifierConfig::new(ISSUER, Audience::Courses),
+            key_set(&[&old]),
+            Arc::new(ManualClock::new(at(NOW))),
+            hook.clone(),
+        )
+        .unwrap(),
+    );
+    hook.verifier.set(Arc::downgrade(&verifier)).unwrap();
+    let token = old.sign(&old.header(), &crate::support::claims());
+
+    *hook.replacement.lock().unwrap() = Some(key_set(&[&new]));
+    assert!(verifier.verify(&token).is_ok(), "verified against the key set it started with");
+    assert_eq!(verifier.cached_tokens(), 0, "but not kept: the key set changed before it was stored");
+    assert_eq!(verifier.verify(&token), Err(VerifyError::UnknownKid), "the retired key stops verifying now");
+}
