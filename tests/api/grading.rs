@@ -530,9 +530,35 @@ async fn access_the_other_grading_endpoints(backend: Backend) {
 
 // ---- a failure half-way ----------------------------------------------------------------------
 
+/// Makes every insert into `grade_history` fail, as a crash between the grade and its history
+/// row would, with a trigger this test creates (and drops): the product carries no fault hook.
+async fn break_history_inserts(app: &TestApp, broken: bool) {
+    use diesel::connection::SimpleConnection;
+    app.db
+        .run(move |conn| {
+            let sql = match (&*conn, broken) {
+                (lectern_common::DbConnection::Sqlite(_), true) => {
+                    "CREATE TRIGGER break_history BEFORE INSERT ON grade_history \
+                     BEGIN SELECT RAISE(ABORT, 'history insert refused by the test'); END;"
+                }
+                (lectern_common::DbConnection::Postgresql(_), true) => {
+                    "CREATE FUNCTION break_history() RETURNS trigger LANGUAGE plpgsql AS \
+                     $$ BEGIN RAISE EXCEPTION 'history insert refused by the test'; END $$; \
+                     CREATE TRIGGER break_history BEFORE INSERT ON grade_history \
+                     FOR EACH ROW EXECUTE FUNCTION break_history();"
+                }
+                (lectern_common::DbConnection::Sqlite(_), false) => "DROP TRIGGER break_history;",
+                (lectern_common::DbConnection::Postgresql(_), false) => {
+                    "DROP TRIGGER break_history ON grade_history; DROP FUNCTION break_history();"
+                }
+            };
+            conn.batch_execute(sql).map_err(lectern_common::DbError::Query)
+        })
+        .await
+        .unwrap();
+}
+
 async fn a_failure_between_grade_and_history_leaves_both_tables_unchanged(backend: Backend) {
-    use grading_service::service::ScoreInput;
-    use lectern_common::AuthUser;
     let (cast, a, s) = graded_setup(backend).await;
     let app = &cast.app;
     let second = id(&submitted(app, &cast.enrolled, &a, "second attempt").await);
@@ -540,29 +566,21 @@ async fn a_failure_between_grade_and_history_leaves_both_tables_unchanged(backen
     let before = grade_tables(app).await;
     assert_eq!((before.0.len(), before.1.len()), (1, 1));
 
-    // The test harness's own state over the same database, with the failure armed.
-    let clock: std::sync::Arc<dyn token_claims::Clock> = std::sync::Arc::new(app.clock.clone());
-    let state = grading_service::GradingState::new(app.db.clone(), clock);
-    let teacher = AuthUser {
-        id: cast.teacher.id.parse().unwrap(),
-        session: lectern_common::ids::SessionId::new(),
-        role: token_claims::Role::Teacher,
-        name: "Ada".into(),
-        expires_at: i64::MAX,
-    };
+    // The history insert fails after the grade row is written in the same transaction.
+    break_history_inserts(app, true).await;
     // A regrade (the grade row is updated, then the work dies) and a first grade (inserted, then dies).
     for target in [&s, &second] {
-        state.fail_next_grade_after_write();
-        let outcome =
-            state.grade(teacher.clone(), target.parse().unwrap(), ScoreInput::Json(json!(9)), "lost".into()).await;
-        assert!(matches!(outcome, Err(grading_service::GradingError::Injected)), "{outcome:?}");
+        let resp = grade(app, &cast.teacher, target, json!(9), "lost").await;
+        assert_eq!(resp.status(), 500, "the failure is the server's");
+        TestApp::problem(resp).await;
         assert_eq!(grade_tables(app).await, before, "both tables as they were");
     }
-    // The API still answers the old grade, and the hook was one-shot: the next grade goes through.
+    // The API still answers the old grade, and once the history accepts rows again the next grade goes through.
     let view = json_of(app, &format!("/api/grading/submissions/{s}"), &cast.teacher).await;
     assert_eq!(view["grade"]["score"], 6);
     assert_eq!(view["grade"]["feedback"], "first grade");
-    state.grade(teacher, s.parse().unwrap(), ScoreInput::Json(json!(9)), "kept".into()).await.unwrap();
+    break_history_inserts(app, false).await;
+    assert_eq!(grade(app, &cast.teacher, &s, json!(9), "kept").await.status(), 200);
     let after = grade_tables(app).await;
     assert_eq!(after.0[0].1, 900);
     assert_eq!(after.1.len(), 2);

@@ -10,10 +10,10 @@ use crate::throttle::{Throttle, sign_in_keys, sign_up_keys};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
+use lectern_common::cache::FreshCache;
 use lectern_common::db::{Db, DbConnection, to_db_time, write_tx};
 use lectern_common::ids::{SessionId, UserId};
 use sha2::{Digest, Sha256};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -109,13 +109,13 @@ pub struct AuthState {
     pub csrf: lectern_common::csrf::CsrfKey,
     /// Accounts recently read by `/api/auth/me`: nothing in Lectern edits an account, so a
     /// short-lived copy answers repeated calls without a database round trip.
-    accounts: std::sync::Mutex<std::collections::HashMap<UserId, (Account, OffsetDateTime)>>,
+    accounts: FreshCache<UserId, Account>,
 }
 
 /// How long `/api/auth/me` may answer from its copy of an account.
 const ACCOUNT_CACHE_TTL: time::Duration = time::Duration::seconds(60);
 /// How many accounts the copy holds at most.
-const ACCOUNT_CACHE_CAPACITY: usize = 10_000;
+const ACCOUNT_CACHE_CAPACITY: u64 = 10_000;
 
 impl std::fmt::Debug for AuthState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -123,16 +123,12 @@ impl std::fmt::Debug for AuthState {
     }
 }
 
-pub fn parse_role(raw: &str) -> Result<Role, AuthError> {
-    Role::from_str(raw).map_err(|_| AuthError::Unexpected(format!("stored role {raw:?} is not a role")))
-}
-
 fn account_of(user: &UserRow) -> Result<Account, AuthError> {
     Ok(Account {
         id: user.id,
         email: user.email.clone(),
         display_name: user.display_name.clone(),
-        role: parse_role(&user.role)?,
+        role: user.role.into(),
     })
 }
 
@@ -172,7 +168,7 @@ impl AuthState {
             revoked,
             successor_key: Arc::new(secrets.refresh_successor),
             csrf: secrets.csrf,
-            accounts: Default::default(),
+            accounts: FreshCache::new(ACCOUNT_CACHE_CAPACITY, ACCOUNT_CACHE_TTL),
         }
     }
 
@@ -211,7 +207,7 @@ impl AuthState {
             exp: iat + i64::try_from(self.settings.access_ttl.as_secs()).unwrap_or(900),
             jti: uuid::Uuid::new_v4(),
             sid: session.0,
-            role: parse_role(&user.role)?,
+            role: user.role.into(),
             name: user.display_name.clone(),
         };
         self.keys.sign(&claims)
@@ -255,7 +251,7 @@ impl AuthState {
             id: UserId::new(),
             email: email.as_str().to_owned(),
             display_name: name.as_str().to_owned(),
-            role: Role::Student.as_str().to_owned(),
+            role: Role::Student.into(),
             created_at: to_db_time(self.now()),
         };
         let stored = user.clone();
@@ -413,24 +409,14 @@ impl AuthState {
     /// The account of a signed-in user (served from a copy at most a minute old).
     pub async fn account(&self, user: UserId) -> Result<Option<Account>, AuthError> {
         let now = self.now();
-        let cached = {
-            let accounts = self.accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            accounts.get(&user).filter(|(_, at)| now - *at < ACCOUNT_CACHE_TTL).map(|(a, _)| a.clone())
-        };
-        if let Some(account) = cached {
+        if let Some(account) = self.accounts.get(&user, now) {
             return Ok(Some(account));
         }
+        let ticket = self.accounts.ticket();
         let row = self.db.run(move |conn| store::find_user(conn, user).map_err(AuthError::from)).await?;
         let account = row.as_ref().map(account_of).transpose()?;
         if let Some(account) = &account {
-            let mut accounts = self.accounts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if accounts.len() >= ACCOUNT_CACHE_CAPACITY {
-                accounts.retain(|_, (_, at)| now - *at < ACCOUNT_CACHE_TTL);
-                if accounts.len() >= ACCOUNT_CACHE_CAPACITY {
-                    accounts.clear();
-                }
-            }
-            accounts.insert(user, (account.clone(), now));
+            let _ = self.accounts.insert(ticket, user, account.clone(), now);
         }
         Ok(account)
     }
@@ -461,7 +447,7 @@ impl AuthState {
             id: UserId::new(),
             email: email.as_str().to_owned(),
             display_name: name.as_str().to_owned(),
-            role: role.as_str().to_owned(),
+            role: role.into(),
             created_at: to_db_time(self.now()),
         };
         let hash = self.hasher.hash_now(password.expose())?;

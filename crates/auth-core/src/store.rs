@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 use lectern_common::db::DbConnection;
 use lectern_common::ids::{SessionId, UserId};
+use lectern_common::role_column::RoleColumn;
 use lectern_common::schema::{password_hashes, refresh_tokens, secrets, sessions, users};
 use time::PrimitiveDateTime;
 
@@ -13,7 +14,7 @@ pub struct UserRow {
     pub id: UserId,
     pub email: String,
     pub display_name: String,
-    pub role: String,
+    pub role: RoleColumn,
     pub created_at: PrimitiveDateTime,
 }
 
@@ -52,7 +53,7 @@ pub fn insert_user(conn: &mut DbConnection, user: &UserRow, password_hash: &str)
                 users::id.eq(user.id),
                 users::email.eq(&user.email),
                 users::display_name.eq(&user.display_name),
-                users::role.eq(&user.role),
+                users::role.eq(user.role),
                 users::created_at.eq(user.created_at),
             ))
             .execute(conn)?;

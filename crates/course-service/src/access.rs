@@ -1,12 +1,23 @@
-//! Who may do what to a course, decided by the database (docs/security.md, access rules).
+//! Who may do what to a course, decided by the database (docs/security.md, access rules), and
+//! handed on as capabilities.
 //!
-//! The role in the token says which *kind* of action a caller may attempt; these scoped queries
-//! say how the caller stands to *this* course. A course the caller may not see is `NotVisible`
-//! (404, so existence never leaks); a visible course without the needed relationship is
-//! `Forbidden` (403). The API, the pages and grading-service all go through here.
+//! The role in the token says which *kind* of action a caller may attempt (`Teacher`, `Student`
+//! from lectern-common); the one scoped query here, [`standing`], says how the caller stands to
+//! *this* course. A course the caller may not see is `NotVisible` (404, so existence never
+//! leaks); a visible course without the needed relationship is `Forbidden` (403).
+//!
+//! What the query finds comes back as a capability: [`TeacherOf`], [`StaffOf`], [`MemberOf`],
+//! [`EnrolledIn`]. Their fields are private and this module is the only place that makes them,
+//! so a function that takes `&TeacherOf<Course>` cannot be reached without the query having said
+//! so. Each carries the object it is about (the course, or with [`TeacherOf::over`] something in
+//! it, such as a material or an assignment) and the caller it was found for.
+//!
+//! Staff are teacher accounts with a relationship to the course; only `teacher` tokens are ever
+//! staff. Today every staff member is a teacher of the course; a grader will be staff too, but
+//! no teacher (see [`StaffOf`]). The API, the pages and grading-service all go through here.
 
 use crate::error::CourseError;
-use crate::store::CourseRow;
+use crate::store::{CourseRow, MaterialRow};
 use diesel::dsl::exists;
 use diesel::prelude::*;
 use lectern_common::AuthUser;
@@ -15,51 +26,186 @@ use lectern_common::ids::{CourseId, UserId};
 use lectern_common::schema::{course_teachers, courses, enrollments};
 use token_claims::Role;
 
-/// How the caller stands to a course they can see.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CourseAccess {
-    /// A teacher who teaches this course.
-    Teacher,
-    /// A student enrolled in it.
-    Enrolled,
-    /// Anyone else signed in, for a published course.
-    Visible,
+/// A course as loaded for a caller who may see it.
+pub type Course = CourseRow;
+
+/// Something that belongs to exactly one course: a capability over the course extends to it.
+pub trait InCourse {
+    fn course_id(&self) -> CourseId;
 }
 
-impl CourseAccess {
-    /// Editing, adding materials or assignments, the gradebook: only the course's teachers.
-    pub fn require_teacher(self) -> Result<(), CourseError> {
+impl InCourse for CourseRow {
+    fn course_id(&self) -> CourseId {
+        self.id
+    }
+}
+
+impl InCourse for MaterialRow {
+    fn course_id(&self) -> CourseId {
+        self.course_id
+    }
+}
+
+macro_rules! capability {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        // Clone copies a right that was found, it makes none.
+        #[derive(Clone, Debug)]
+        pub struct $name<T = Course> {
+            // Named so they never shadow a field of `T` reached through `Deref`.
+            holder: UserId,
+            within: CourseId,
+            object: T,
+        }
+
+        impl<T> $name<T> {
+            /// The caller this was found for.
+            pub fn user(&self) -> UserId {
+                self.holder
+            }
+
+            /// The course the right is in.
+            pub fn course_id(&self) -> CourseId {
+                self.within
+            }
+
+            /// What the right is over.
+            pub fn object(&self) -> &T {
+                &self.object
+            }
+
+            pub fn into_object(self) -> T {
+                self.object
+            }
+
+            /// The same right over something else in the same course; `NotFound` when it is in
+            /// another course (so a right never travels between courses).
+            pub fn over<O: InCourse>(&self, object: O) -> Result<$name<O>, CourseError> {
+                if object.course_id() != self.within {
+                    return Err(CourseError::NotFound);
+                }
+                Ok($name { holder: self.holder, within: self.within, object })
+            }
+        }
+
+        impl<T> std::ops::Deref for $name<T> {
+            type Target = T;
+            fn deref(&self) -> &T {
+                &self.object
+            }
+        }
+    };
+}
+
+capability!(
+    /// A teacher of the course (its creator or a co-teacher): every right over it.
+    TeacherOf
+);
+capability!(
+    /// Staff of the course: who sees all of its students' work, grades it and reads the
+    /// gradebook. Every teacher of the course is staff ([`From<TeacherOf>`]); a grader will be
+    /// staff without being a teacher, so what staff may do takes `StaffOf`, and what only
+    /// teachers may do (editing, enrollments, assignments, releasing grades) takes `TeacherOf`.
+    StaffOf
+);
+capability!(
+    /// Staff of the course or a student enrolled in it: who reads its materials and assignments.
+    MemberOf
+);
+capability!(
+    /// A student enrolled in the course: who hands in work.
+    EnrolledIn
+);
+
+impl<T> From<TeacherOf<T>> for StaffOf<T> {
+    fn from(t: TeacherOf<T>) -> Self {
+        Self { holder: t.holder, within: t.within, object: t.object }
+    }
+}
+
+impl<T> From<StaffOf<T>> for MemberOf<T> {
+    fn from(s: StaffOf<T>) -> Self {
+        Self { holder: s.holder, within: s.within, object: s.object }
+    }
+}
+
+impl<T> From<TeacherOf<T>> for MemberOf<T> {
+    fn from(t: TeacherOf<T>) -> Self {
+        StaffOf::from(t).into()
+    }
+}
+
+impl<T> From<EnrolledIn<T>> for MemberOf<T> {
+    fn from(e: EnrolledIn<T>) -> Self {
+        Self { holder: e.holder, within: e.within, object: e.object }
+    }
+}
+
+/// How a caller stands to a course they can see: what [`standing`] found.
+#[derive(Debug)]
+pub enum Standing {
+    /// A teacher who teaches this course.
+    Teacher(TeacherOf<Course>),
+    /// A student enrolled in it.
+    Enrolled(EnrolledIn<Course>),
+    /// Anyone else signed in, for a published course.
+    Visitor(Course),
+}
+
+impl Standing {
+    pub fn course(&self) -> &Course {
         match self {
-            Self::Teacher => Ok(()),
-            Self::Enrolled | Self::Visible => Err(CourseError::Forbidden("only a teacher of this course may do this")),
+            Self::Teacher(t) => t.object(),
+            Self::Enrolled(e) => e.object(),
+            Self::Visitor(c) => c,
         }
     }
 
-    /// Reading materials, listing assignments: the course's teachers and enrolled students.
-    pub fn require_member(self) -> Result<(), CourseError> {
+    pub fn is_teacher(&self) -> bool {
+        matches!(self, Self::Teacher(_))
+    }
+
+    pub fn is_enrolled(&self) -> bool {
+        matches!(self, Self::Enrolled(_))
+    }
+
+    /// Editing, materials, enrollments, assignments, releasing grades: a teacher of the course.
+    pub fn teacher(self) -> Result<TeacherOf<Course>, CourseError> {
         match self {
-            Self::Teacher | Self::Enrolled => Ok(()),
-            Self::Visible => Err(CourseError::Forbidden("enroll in this course to see its contents")),
+            Self::Teacher(t) => Ok(t),
+            Self::Enrolled(_) | Self::Visitor(_) => {
+                Err(CourseError::Forbidden("only a teacher of this course may do this"))
+            }
         }
     }
 
-    /// Submitting work: only enrolled students.
-    pub fn require_enrolled(self) -> Result<(), CourseError> {
+    /// Everyone's work, grading, the gradebook: staff of the course.
+    pub fn staff(self) -> Result<StaffOf<Course>, CourseError> {
+        self.teacher().map(StaffOf::from)
+    }
+
+    /// Reading materials, listing assignments: staff and enrolled students.
+    pub fn member(self) -> Result<MemberOf<Course>, CourseError> {
         match self {
-            Self::Enrolled => Ok(()),
-            Self::Teacher | Self::Visible => {
+            Self::Teacher(t) => Ok(t.into()),
+            Self::Enrolled(e) => Ok(e.into()),
+            Self::Visitor(_) => Err(CourseError::Forbidden("enroll in this course to see its contents")),
+        }
+    }
+
+    /// Handing in work: only enrolled students.
+    pub fn enrolled(self) -> Result<EnrolledIn<Course>, CourseError> {
+        match self {
+            Self::Enrolled(e) => Ok(e),
+            Self::Teacher(_) | Self::Visitor(_) => {
                 Err(CourseError::Forbidden("only students enrolled in this course may do this"))
             }
         }
     }
 }
 
-/// Loads the course *for* `user`, with the user's relationship to it, in one query.
-pub fn course_access(
-    conn: &mut DbConnection,
-    course: CourseId,
-    user: &AuthUser,
-) -> Result<(CourseRow, CourseAccess), CourseError> {
+/// The one scoped query: loads the course *for* `user`, with the user's relationship to it.
+pub fn standing(conn: &mut DbConnection, course: CourseId, user: &AuthUser) -> Result<Standing, CourseError> {
     let teaches = exists(
         course_teachers::table
             .filter(course_teachers::course_id.eq(courses::id))
@@ -74,31 +220,45 @@ pub fn course_access(
         .first(conn)
         .optional()?;
     let Some((row, teaches, enrolled)) = found else { return Err(CourseError::NotVisible) };
-    let access = match user.role {
-        Role::Teacher if teaches => CourseAccess::Teacher,
-        Role::Student if enrolled => CourseAccess::Enrolled,
-        Role::Teacher | Role::Student => CourseAccess::Visible,
+    // Only teacher tokens are ever staff; only student tokens are ever enrolled.
+    let (who, id) = (user.id, row.id);
+    let standing = match user.role {
+        Role::Teacher if teaches => Standing::Teacher(TeacherOf { holder: who, within: id, object: row }),
+        Role::Student if enrolled => Standing::Enrolled(EnrolledIn { holder: who, within: id, object: row }),
+        Role::Teacher | Role::Student => Standing::Visitor(row),
     };
-    if !row.published && access != CourseAccess::Teacher {
+    if !standing.course().published && !standing.is_teacher() {
         return Err(CourseError::NotVisible);
     }
-    Ok((row, access))
+    Ok(standing)
 }
 
-/// Whether `teacher` teaches `course` (no visibility rules: for callers that already checked).
-pub fn teaches(conn: &mut DbConnection, course: CourseId, teacher: UserId) -> QueryResult<bool> {
-    diesel::select(exists(
-        course_teachers::table
-            .filter(course_teachers::course_id.eq(course))
-            .filter(course_teachers::teacher_id.eq(teacher)),
-    ))
-    .get_result(conn)
+/// [`standing`] for a teacher's action: a teacher of the course, or 403 (404 when unseen).
+pub fn teacher_of(
+    conn: &mut DbConnection,
+    course: CourseId,
+    teacher: &lectern_common::Teacher,
+) -> Result<TeacherOf<Course>, CourseError> {
+    standing(conn, course, teacher.user())?.teacher()
 }
 
-/// Whether `student` is enrolled in `course`.
-pub fn is_enrolled(conn: &mut DbConnection, course: CourseId, student: UserId) -> QueryResult<bool> {
-    diesel::select(exists(
-        enrollments::table.filter(enrollments::course_id.eq(course)).filter(enrollments::student_id.eq(student)),
-    ))
-    .get_result(conn)
+/// [`standing`] for a student's action in the course: enrolled, or 403 (404 when unseen).
+pub fn enrolled_in(
+    conn: &mut DbConnection,
+    course: CourseId,
+    student: &lectern_common::Student,
+) -> Result<EnrolledIn<Course>, CourseError> {
+    standing(conn, course, student.user())?.enrolled()
 }
+
+/// The courses `user` is staff of, as a subquery (`course_id IN (...)`): for scoped queries
+/// elsewhere (grading's submissions) that must not repeat what "staff" means.
+pub fn staff_courses(user: UserId) -> StaffCourses {
+    course_teachers::table.filter(course_teachers::teacher_id.eq(user)).select(course_teachers::course_id)
+}
+
+/// The query [`staff_courses`] builds.
+pub type StaffCourses = diesel::dsl::Select<
+    diesel::dsl::Filter<course_teachers::table, diesel::dsl::Eq<course_teachers::teacher_id, UserId>>,
+    course_teachers::course_id,
+>;

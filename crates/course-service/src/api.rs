@@ -1,14 +1,19 @@
-//! The JSON API of course-service (docs/api.md, Courses). Each handler's signature says who may call it.
+//! The JSON API of course-service (docs/api.md, Courses). A thin shell: each handler's signature
+//! says who may call it (the extractor), the body is parsed into domain types (`domain.rs`, 422
+//! naming the field, held back until access is decided), and `service/` does the rest.
 
+use crate::domain::{CourseDraft, CourseEdit, MaterialDraft, MaterialEdit, SearchText};
 use crate::error::CourseError;
-use crate::service::{CourseItem, CourseView, EnrollmentView, MaterialItem, MaterialView};
-use crate::service::{CoursePatch, CourseState, EnrollRequest, MaterialPatch, NewCourse, NewMaterial};
+use crate::service::CourseState;
+use crate::views::{CourseItem, CourseView, EnrollmentView, MaterialItem, MaterialView};
+use crate::views::{CoursePatch, EnrollRequest, MaterialPatch, NewCourse, NewMaterial};
 use actix_web::{HttpResponse, web};
 use lectern_common::ids::{CourseId, MaterialId, UserId};
 use lectern_common::openapi::{BearerAuth, ProblemDocument};
 use lectern_common::pagination::{PageParams, Paginated};
-use lectern_common::{AuthUser, Teacher};
+use lectern_common::{AuthUser, Student, Teacher};
 use serde::Deserialize;
+use token_claims::Role;
 
 /// `?q=&page=&per_page=` (flattening `PageParams` would not parse numbers from a query string).
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -75,10 +80,8 @@ pub async fn catalog(
 ) -> actix_web::Result<HttpResponse> {
     let query = query.into_inner();
     let page = problem_page(PageParams { page: query.page, per_page: query.per_page })?;
-    if query.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-        return Err(CourseError::invalid("q", "must be at most 200 characters").into());
-    }
-    Ok(HttpResponse::Ok().json(state.catalog(&user, query.q, page).await?))
+    let search = SearchText::parse(query.q.as_deref())?;
+    Ok(HttpResponse::Ok().json(state.catalog(&user, search, page).await?))
 }
 
 /// Creates a course; its creator teaches it.
@@ -102,7 +105,7 @@ pub async fn create(
     teacher: Teacher,
     body: web::Json<NewCourse>,
 ) -> Result<HttpResponse, CourseError> {
-    let course = state.create_course(&teacher, body.into_inner()).await?;
+    let course = state.create_course(&teacher, CourseDraft::try_from(body.into_inner())?).await?;
     Ok(HttpResponse::Created().insert_header(("location", format!("/api/courses/{}", course.id))).json(course))
 }
 
@@ -151,7 +154,8 @@ pub async fn patch(
     id: web::Path<CourseId>,
     body: web::Json<CoursePatch>,
 ) -> Result<HttpResponse, CourseError> {
-    Ok(HttpResponse::Ok().json(state.update_course(&user, id.into_inner(), body.into_inner()).await?))
+    let edit = CourseEdit::try_from(body.into_inner());
+    Ok(HttpResponse::Ok().json(state.update_course(&user, id.into_inner(), edit).await?))
 }
 
 /// Enrolls: a student with `enrollment_code`, or a teacher of the course enrolls a student by `student_email`.
@@ -176,8 +180,15 @@ pub async fn enroll(
     user: AuthUser,
     id: web::Path<CourseId>,
     body: web::Json<EnrollRequest>,
-) -> Result<HttpResponse, CourseError> {
-    let (created, enrollment) = state.enroll(&user, id.into_inner(), body.into_inner()).await?;
+) -> actix_web::Result<HttpResponse> {
+    let (id, body) = (id.into_inner(), body.into_inner());
+    let (created, enrollment) = match user.role {
+        Role::Student => {
+            let code = body.enrollment_code.ok_or_else(|| CourseError::invalid("enrollment_code", "is required"));
+            state.enroll_with_code(&Student::try_from(user)?, id, code).await?
+        }
+        Role::Teacher => state.enroll_by_email(&user, id, Ok(body.student_email)).await?,
+    };
     Ok(if created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(enrollment))
 }
 
@@ -279,7 +290,8 @@ pub async fn create_material(
     id: web::Path<CourseId>,
     body: web::Json<NewMaterial>,
 ) -> Result<HttpResponse, CourseError> {
-    let material = state.create_material(&user, id.into_inner(), body.into_inner()).await?;
+    let draft = MaterialDraft::try_from(body.into_inner());
+    let material = state.create_material(&user, id.into_inner(), draft).await?;
     Ok(HttpResponse::Created().insert_header(("location", format!("/api/materials/{}", material.id))).json(material))
 }
 
@@ -303,7 +315,7 @@ pub async fn material(
     user: AuthUser,
     id: web::Path<MaterialId>,
 ) -> Result<HttpResponse, CourseError> {
-    Ok(HttpResponse::Ok().json(state.material(&user, id.into_inner()).await?.0))
+    Ok(HttpResponse::Ok().json(state.material(&user, id.into_inner().into()).await?))
 }
 
 /// Changes any of `title`, `body_markdown`, `position`.
@@ -330,7 +342,8 @@ pub async fn patch_material(
     id: web::Path<MaterialId>,
     body: web::Json<MaterialPatch>,
 ) -> Result<HttpResponse, CourseError> {
-    Ok(HttpResponse::Ok().json(state.update_material(&user, id.into_inner(), body.into_inner()).await?))
+    let edit = MaterialEdit::try_from(body.into_inner());
+    Ok(HttpResponse::Ok().json(state.update_material(&user, id.into_inner().into(), edit).await?))
 }
 
 /// Deletes a material.
@@ -352,6 +365,6 @@ pub async fn delete_material(
     user: AuthUser,
     id: web::Path<MaterialId>,
 ) -> Result<HttpResponse, CourseError> {
-    state.delete_material(&user, id.into_inner()).await?;
+    state.delete_material(&user, id.into_inner().into()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

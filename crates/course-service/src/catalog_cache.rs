@@ -5,19 +5,23 @@
 //! - each student's set of enrolled courses (the `enrolled` flags).
 //!
 //! Writes made through this process empty what they affect at once, so its own users never see
-//! stale data; writes made by another process (a second course replica) show after at most
-//! [`TTL`]. The catalog decides nothing about access: `access.rs` always asks the database.
+//! stale data, and a read that started before such a write is not stored after it (a
+//! [`Ticket`] taken before the read); writes made by another process (a second course replica)
+//! show after at most [`TTL`]. The catalog decides nothing about access: `access.rs` always asks
+//! the database.
 
-use crate::service::CourseItem;
 use crate::store::CatalogScope;
+use crate::views::CourseItem;
+use lectern_common::cache::{FreshCache, Ticket};
 use lectern_common::ids::{CourseId, UserId};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::HashSet;
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 /// How long another process's write may take to show in this one's catalog.
 pub const TTL: Duration = Duration::seconds(2);
-const CAPACITY: usize = 4_096;
+/// How many pages, and how many students' enrollment sets, a process keeps at most.
+const CAPACITY: u64 = 4_096;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PageKey {
@@ -34,61 +38,95 @@ pub struct SharedPage {
     pub total: i64,
 }
 
-/// Values with the instant they were read.
-type Timed<K, V> = Mutex<HashMap<K, (OffsetDateTime, V)>>;
+/// Tickets for both maps, taken together before one database read.
+#[derive(Clone, Copy, Debug)]
+pub struct Tickets {
+    pages: Ticket,
+    enrollments: Ticket,
+}
 
-#[derive(Default)]
 pub struct CatalogCache {
-    pages: Timed<PageKey, Arc<SharedPage>>,
-    enrollments: Timed<UserId, Arc<HashSet<CourseId>>>,
+    pages: FreshCache<PageKey, Arc<SharedPage>>,
+    enrollments: FreshCache<UserId, Arc<HashSet<CourseId>>>,
 }
 
-fn fresh<K: Eq + std::hash::Hash, V: Clone>(map: &Timed<K, V>, key: &K, now: OffsetDateTime) -> Option<V> {
-    let map = map.lock().unwrap_or_else(PoisonError::into_inner);
-    map.get(key).filter(|(at, _)| now - *at < TTL).map(|(_, v)| v.clone())
-}
-
-fn keep<K: Eq + std::hash::Hash, V>(map: &Timed<K, V>, key: K, value: V, now: OffsetDateTime) {
-    let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
-    if map.len() >= CAPACITY {
-        map.retain(|_, (at, _)| now - *at < TTL);
-        if map.len() >= CAPACITY {
-            map.clear();
-        }
+impl Default for CatalogCache {
+    fn default() -> Self {
+        Self { pages: FreshCache::new(CAPACITY, TTL), enrollments: FreshCache::new(CAPACITY, TTL) }
     }
-    map.insert(key, (now, value));
 }
 
 impl CatalogCache {
-    pub fn page(&self, key: &PageKey, now: OffsetDateTime) -> Option<Arc<SharedPage>> {
-        fresh(&self.pages, key, now)
+    /// Take these before reading from the database.
+    pub fn tickets(&self) -> Tickets {
+        Tickets { pages: self.pages.ticket(), enrollments: self.enrollments.ticket() }
     }
 
-    pub fn keep_page(&self, key: PageKey, page: Arc<SharedPage>, now: OffsetDateTime) {
-        keep(&self.pages, key, page, now);
+    pub fn page(&self, key: &PageKey, now: OffsetDateTime) -> Option<Arc<SharedPage>> {
+        self.pages.get(key, now)
+    }
+
+    pub fn keep_page(&self, tickets: Tickets, key: PageKey, page: Arc<SharedPage>, now: OffsetDateTime) {
+        let _ = self.pages.insert(tickets.pages, key, page, now);
     }
 
     pub fn enrollments(&self, student: UserId, now: OffsetDateTime) -> Option<Arc<HashSet<CourseId>>> {
-        fresh(&self.enrollments, &student, now)
+        self.enrollments.get(&student, now)
     }
 
-    pub fn keep_enrollments(&self, student: UserId, courses: Arc<HashSet<CourseId>>, now: OffsetDateTime) {
-        keep(&self.enrollments, student, courses, now);
+    pub fn keep_enrollments(
+        &self,
+        tickets: Tickets,
+        student: UserId,
+        courses: Arc<HashSet<CourseId>>,
+        now: OffsetDateTime,
+    ) {
+        let _ = self.enrollments.insert(tickets.enrollments, student, courses, now);
     }
 
     /// A course was created, renamed, published or unpublished here.
     pub fn courses_changed(&self) {
-        self.pages.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.pages.invalidate_all();
     }
 
     /// A student enrolled or left here.
     pub fn enrollments_changed(&self, student: UserId) {
-        self.enrollments.lock().unwrap_or_else(PoisonError::into_inner).remove(&student);
+        self.enrollments.invalidate(&student);
     }
 }
 
 impl std::fmt::Debug for CatalogCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CatalogCache")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> PageKey {
+        PageKey { scope: CatalogScope::Published, q: None, page: 1, per_page: 20 }
+    }
+
+    /// A page read before this process's own write, offered to the cache after the write, is
+    /// refused: otherwise this process's users would see the old catalog for two seconds.
+    #[test]
+    fn a_page_read_before_a_write_here_is_not_kept_after_it() {
+        let cache = CatalogCache::default();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let student = UserId::new();
+        let before_the_write = cache.tickets();
+        cache.courses_changed();
+        cache.enrollments_changed(student);
+        let stale = Arc::new(SharedPage { items: Vec::new(), total: 0 });
+        cache.keep_page(before_the_write, key(), Arc::clone(&stale), now);
+        cache.keep_enrollments(before_the_write, student, Arc::new(HashSet::new()), now);
+        assert!(cache.page(&key(), now).is_none());
+        assert!(cache.enrollments(student, now).is_none());
+        let after = cache.tickets();
+        cache.keep_page(after, key(), stale, now);
+        assert!(cache.page(&key(), now).is_some(), "a read after the write is kept");
+        assert!(cache.page(&key(), now + TTL).is_none(), "for two seconds");
     }
 }

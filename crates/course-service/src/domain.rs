@@ -1,6 +1,10 @@
-//! Parsed course input: titles, summaries, Markdown bodies, positions and enrollment codes.
+//! Parsed course input: titles, summaries, Markdown bodies, positions, searches and enrollment
+//! codes, and the whole inputs the services take. Shells (api.rs, pages.rs) parse what they
+//! received into these, each rule in one place, so the API and the pages answer the same 422
+//! naming the same field.
 
 use crate::error::CourseError;
+use crate::views::{CoursePatch, MaterialPatch, NewCourse, NewMaterial};
 use subtle::ConstantTimeEq;
 
 fn bounded(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, CourseError> {
@@ -101,6 +105,112 @@ impl EnrollmentCode {
     }
 }
 
+/// A catalog search: at most 200 characters as sent; blank is no search.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchText(Option<String>);
+
+impl SearchText {
+    pub fn parse(raw: Option<&str>) -> Result<Self, CourseError> {
+        let Some(raw) = raw else { return Ok(Self(None)) };
+        if raw.chars().count() > 200 {
+            return Err(CourseError::invalid("q", "must be at most 200 characters"));
+        }
+        let q = raw.trim();
+        Ok(Self((!q.is_empty()).then(|| q.to_owned())))
+    }
+
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    pub fn into_inner(self) -> Option<String> {
+        self.0
+    }
+}
+
+/// A new course.
+#[derive(Clone, Debug)]
+pub struct CourseDraft {
+    pub title: CourseTitle,
+    pub summary: Summary,
+    pub published: bool,
+}
+
+impl TryFrom<NewCourse> for CourseDraft {
+    type Error = CourseError;
+    fn try_from(b: NewCourse) -> Result<Self, CourseError> {
+        Ok(Self { title: CourseTitle::parse(&b.title)?, summary: Summary::parse(&b.summary)?, published: b.published })
+    }
+}
+
+/// Changes to a course; `None` keeps the value.
+#[derive(Clone, Debug, Default)]
+pub struct CourseEdit {
+    pub title: Option<CourseTitle>,
+    pub summary: Option<Summary>,
+    pub published: Option<bool>,
+}
+
+impl TryFrom<CoursePatch> for CourseEdit {
+    type Error = CourseError;
+    fn try_from(p: CoursePatch) -> Result<Self, CourseError> {
+        Ok(Self {
+            title: p.title.as_deref().map(CourseTitle::parse).transpose()?,
+            summary: p.summary.as_deref().map(Summary::parse).transpose()?,
+            published: p.published,
+        })
+    }
+}
+
+/// A new material; without a position it goes after the last one.
+#[derive(Clone, Debug)]
+pub struct MaterialDraft {
+    pub title: MaterialTitle,
+    pub body: MaterialBody,
+    pub position: Option<i32>,
+}
+
+impl TryFrom<NewMaterial> for MaterialDraft {
+    type Error = CourseError;
+    fn try_from(b: NewMaterial) -> Result<Self, CourseError> {
+        Ok(Self {
+            title: MaterialTitle::parse(&b.title)?,
+            body: MaterialBody::parse(&b.body_markdown)?,
+            position: b.position.map(parse_position).transpose()?,
+        })
+    }
+}
+
+/// Changes to a material; `None` keeps the value.
+#[derive(Clone, Debug, Default)]
+pub struct MaterialEdit {
+    pub title: Option<MaterialTitle>,
+    pub body: Option<MaterialBody>,
+    pub position: Option<i32>,
+}
+
+impl TryFrom<MaterialPatch> for MaterialEdit {
+    type Error = CourseError;
+    fn try_from(p: MaterialPatch) -> Result<Self, CourseError> {
+        Ok(Self {
+            title: p.title.as_deref().map(MaterialTitle::parse).transpose()?,
+            body: p.body_markdown.as_deref().map(MaterialBody::parse).transpose()?,
+            position: p.position.map(parse_position).transpose()?,
+        })
+    }
+}
+
+/// A page form's position field: empty means "after the last one".
+pub fn parse_form_position(raw: Option<&str>) -> Result<Option<i32>, CourseError> {
+    match raw.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(None),
+        Some(p) => {
+            let n = p.parse::<i64>().map_err(|_| CourseError::invalid("position", "must be a whole number"))?;
+            parse_position(n).map(Some)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -120,6 +230,16 @@ mod tests {
         assert_eq!(parse_position(3).unwrap(), 3);
         assert!(parse_position(-1).is_err());
         assert!(parse_position(10_001).is_err());
+    }
+
+    #[test]
+    fn searches_are_at_most_200_characters_as_sent() {
+        assert_eq!(SearchText::parse(None).unwrap().get(), None);
+        assert_eq!(SearchText::parse(Some("  ")).unwrap().get(), None);
+        assert_eq!(SearchText::parse(Some(" rust ")).unwrap().get(), Some("rust"));
+        assert!(SearchText::parse(Some(&"é".repeat(200))).is_ok());
+        let too_long = SearchText::parse(Some(&"a".repeat(201))).unwrap_err();
+        assert!(matches!(too_long, CourseError::Invalid { field: "q", .. }), "{too_long}");
     }
 
     #[test]

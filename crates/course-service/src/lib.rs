@@ -1,8 +1,11 @@
 //! course-service: the catalog, enrollments and materials, as pages and a JSON API.
 //!
-//! - `access.rs`: how a caller stands to a course (teacher, enrolled, visible), also used by grading-service;
-//! - `service.rs`: what each request does, in one database hand-off; `api.rs` and `pages.rs` are thin shells;
-//! - `domain.rs`: parsed input; `markdown.rs`: rendering and sanitising material bodies.
+//! - `access.rs`: how a caller stands to a course, as capabilities (`TeacherOf`, `StaffOf`,
+//!   `MemberOf`, `EnrolledIn`) only its one scoped query makes; grading-service uses them too;
+//! - `service/`: what each request does, in one database hand-off, by aggregate (catalog,
+//!   enrollments, materials); `api.rs` and `pages.rs` are thin shells over it;
+//! - `domain.rs`: parsed input; `views.rs`: replies and request bodies; `markdown.rs`: rendering
+//!   and sanitising material bodies; `store.rs`: the queries.
 
 pub mod access;
 pub mod catalog_cache;
@@ -12,8 +15,9 @@ pub mod markdown;
 pub mod seed;
 pub mod service;
 pub mod store;
+pub mod views;
 
-pub use access::{CourseAccess, course_access};
+pub use access::{Course, EnrolledIn, InCourse, MemberOf, StaffOf, Standing, TeacherOf};
 pub use error::CourseError;
 
 pub mod api;

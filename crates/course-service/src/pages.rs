@@ -1,21 +1,27 @@
 //! course-service's pages: the catalog with search and pager, the course page (materials,
-//! enrollment, and for teachers the editing tools), the material page. Every form carries its
-//! CSRF token (`SecureForm`), and everything works without JavaScript.
+//! enrollment, and for teachers the editing tools), the material page. A thin shell like the
+//! API: each handler's signature states its rule (`PageUser`, `PageTeacher`, `PageStudent`, or a
+//! `SecureForm` of that role, whose CSRF token and origin checked out), forms are parsed into the
+//! same domain types as the API's bodies, and each page makes one call to the service (one
+//! database hand-off). Everything works without JavaScript.
 
-use crate::access::CourseAccess;
-use crate::service::{
-    CoursePatch, CourseState, CourseView, EnrollRequest, MaterialItem, MaterialPatch, MaterialView, NewCourse,
-    NewMaterial,
+use crate::domain::{
+    CourseDraft, CourseEdit, CourseTitle, MaterialBody, MaterialDraft, MaterialEdit, MaterialTitle, SearchText,
+    Summary, parse_form_position,
 };
+use crate::error::CourseError;
+use crate::service::CourseState;
+use crate::service::materials::MaterialAt;
+use crate::views::{CourseItem, CourseView, EnrollmentView, MaterialItem, MaterialView};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use lectern_common::extract::{SecureForm, urlencode};
 use lectern_common::ids::{CourseId, MaterialId, UserId};
 use lectern_common::page::{render, see_other};
 use lectern_common::pagination::{PageParams, Pagination};
-use lectern_common::problem::{PageError, Problem};
+use lectern_common::problem::PageError;
 use lectern_common::web_config::large_bodies;
-use lectern_common::{Identity, PageCtx, PageUser};
+use lectern_common::{AuthUser, Identity, PageCtx, PageTeacher, PageUser, Student, Teacher};
 use serde::Deserialize;
 use token_claims::Role;
 
@@ -24,7 +30,7 @@ use token_claims::Role;
 struct CatalogPage {
     ctx: PageCtx,
     q: String,
-    items: Vec<crate::service::CourseItem>,
+    items: Vec<CourseItem>,
     page: u32,
     pages: i64,
     total: i64,
@@ -46,7 +52,7 @@ struct CoursePage {
     is_teacher: bool,
     is_enrolled: bool,
     materials: Vec<MaterialItem>,
-    students: Vec<crate::service::EnrollmentView>,
+    students: Vec<EnrollmentView>,
     student_total: i64,
 }
 
@@ -93,27 +99,24 @@ async fn catalog(
 ) -> Result<HttpResponse, PageError> {
     let query = query.into_inner();
     let page = PageParams { page: query.page, per_page: Some(20) }.validate().map_err(PageError)?;
-    let q = query.q.unwrap_or_default();
-    let q_trimmed = q.trim().chars().take(200).collect::<String>();
-    let result = state.catalog(&user, Some(q_trimmed.clone()), page).await?;
+    let search = SearchText::parse(query.q.as_deref())?;
+    let q = search.get().unwrap_or_default().to_owned();
+    let result = state.catalog(&user, search, page).await?;
     let pages = Pagination { page: 1, per_page: 20 }.page_count(result.total);
-    let link = |p: u32| format!("/courses?q={}&page={p}", urlencode(&q_trimmed));
+    let link = |p: u32| format!("/courses?q={}&page={p}", urlencode(&q));
     render(&CatalogPage {
         ctx: user.ctx(&req),
-        q: q_trimmed.clone(),
         page: page.page,
         pages,
         total: result.total,
         prev: (page.page > 1).then(|| link(page.page - 1)),
         next: (i64::from(page.page) < pages).then(|| link(page.page + 1)),
         items: result.items,
+        q,
     })
 }
 
-async fn new_course(req: HttpRequest, user: PageUser) -> Result<HttpResponse, PageError> {
-    if user.role != Role::Teacher {
-        return Err(PageError(Problem::forbidden("Only teachers can create courses.")));
-    }
+async fn new_course(req: HttpRequest, user: PageTeacher) -> Result<HttpResponse, PageError> {
     render(&NewCoursePage { ctx: user.ctx(&req) })
 }
 
@@ -125,17 +128,30 @@ pub struct CourseForm {
     pub published: Option<String>,
 }
 
-async fn create_course(state: web::Data<CourseState>, form: SecureForm<CourseForm>) -> Result<HttpResponse, PageError> {
-    let SecureForm { user, form } = form;
-    if user.role != Role::Teacher {
-        return Err(PageError(Problem::forbidden("Only teachers can create courses.")));
+impl TryFrom<CourseForm> for CourseDraft {
+    type Error = CourseError;
+    fn try_from(f: CourseForm) -> Result<Self, CourseError> {
+        Ok(Self {
+            title: CourseTitle::parse(&f.title)?,
+            summary: Summary::parse(&f.summary)?,
+            published: f.published.is_some(),
+        })
     }
-    let course = state
-        .create_course(
-            &user,
-            NewCourse { title: form.title, summary: form.summary, published: form.published.is_some() },
-        )
-        .await?;
+}
+
+impl TryFrom<CourseForm> for CourseEdit {
+    type Error = CourseError;
+    fn try_from(f: CourseForm) -> Result<Self, CourseError> {
+        let draft = CourseDraft::try_from(f)?;
+        Ok(Self { title: Some(draft.title), summary: Some(draft.summary), published: Some(draft.published) })
+    }
+}
+
+async fn create_course(
+    state: web::Data<CourseState>,
+    form: SecureForm<CourseForm, Teacher>,
+) -> Result<HttpResponse, PageError> {
+    let course = state.create_course(&form.user, CourseDraft::try_from(form.form)?).await?;
     Ok(see_other(format!("/courses/{}?done=created", course.id)))
 }
 
@@ -146,29 +162,15 @@ async fn course_page(
     id: web::Path<CourseId>,
     query: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let id = id.into_inner();
-    let course = state.course(&user, id).await?;
-    let access = course.access.unwrap_or(CourseAccess::Visible);
-    let all = Pagination { page: 1, per_page: 100 };
-    let materials = match access {
-        CourseAccess::Teacher | CourseAccess::Enrolled => state.materials(&user, id, all).await?.items,
-        CourseAccess::Visible => Vec::new(),
-    };
-    let (students, student_total) = match access {
-        CourseAccess::Teacher => {
-            let page = state.students(&user, id, all).await?;
-            (page.items, page.total)
-        }
-        _ => (Vec::new(), 0),
-    };
+    let view = state.course_page(&user, id.into_inner()).await?;
     render(&CoursePage {
         ctx: user.ctx(&req).with_flash(flash(query.done.as_deref())),
-        is_teacher: access == CourseAccess::Teacher,
-        is_enrolled: access == CourseAccess::Enrolled,
-        course,
-        materials,
-        students,
-        student_total,
+        course: view.course,
+        is_teacher: view.is_teacher,
+        is_enrolled: view.is_enrolled,
+        materials: view.materials,
+        students: view.students,
+        student_total: view.student_total,
     })
 }
 
@@ -177,11 +179,8 @@ async fn edit_course(
     id: web::Path<CourseId>,
     form: SecureForm<CourseForm>,
 ) -> Result<HttpResponse, PageError> {
-    let SecureForm { user, form } = form;
     let id = id.into_inner();
-    let patch =
-        CoursePatch { title: Some(form.title), summary: Some(form.summary), published: Some(form.published.is_some()) };
-    state.update_course(&user, id, patch).await?;
+    state.update_course(&form.user, id, CourseEdit::try_from(form.form)).await?;
     Ok(see_other(format!("/courses/{id}?done=saved")))
 }
 
@@ -195,10 +194,9 @@ async fn publish(
     id: web::Path<CourseId>,
     form: SecureForm<PublishForm>,
 ) -> Result<HttpResponse, PageError> {
-    let SecureForm { user, form } = form;
     let id = id.into_inner();
-    let patch = CoursePatch { published: Some(form.published == "true"), ..CoursePatch::default() };
-    state.update_course(&user, id, patch).await?;
+    let edit = CourseEdit { published: Some(form.form.published == "true"), ..CourseEdit::default() };
+    state.update_course(&form.user, id, Ok(edit)).await?;
     Ok(see_other(format!("/courses/{id}?done=saved")))
 }
 
@@ -208,17 +206,25 @@ pub struct EnrollForm {
     pub student_email: Option<String>,
 }
 
+/// The student's enroll form and the teacher's "add a student" form post the same fields.
 async fn enroll(
     state: web::Data<CourseState>,
     id: web::Path<CourseId>,
     form: SecureForm<EnrollForm>,
 ) -> Result<HttpResponse, PageError> {
     let SecureForm { user, form } = form;
-    let id = id.into_inner();
-    let done = if user.role == Role::Teacher { "student-added" } else { "enrolled" };
-    state
-        .enroll(&user, id, EnrollRequest { enrollment_code: form.enrollment_code, student_email: form.student_email })
-        .await?;
+    let (id, user): (CourseId, AuthUser) = (id.into_inner(), user.into_inner());
+    let done = match user.role {
+        Role::Student => {
+            let code = form.enrollment_code.ok_or_else(|| CourseError::invalid("enrollment_code", "is required"));
+            state.enroll_with_code(&Student::try_from(user).map_err(PageError)?, id, code).await?;
+            "enrolled"
+        }
+        Role::Teacher => {
+            state.enroll_by_email(&user, id, Ok(form.student_email)).await?;
+            "student-added"
+        }
+    };
     Ok(see_other(format!("/courses/{id}?done={done}")))
 }
 
@@ -228,11 +234,10 @@ pub struct NoFields {}
 async fn leave(
     state: web::Data<CourseState>,
     id: web::Path<CourseId>,
-    form: SecureForm<NoFields>,
+    form: SecureForm<NoFields, Student>,
 ) -> Result<HttpResponse, PageError> {
-    let user = form.user;
     let id = id.into_inner();
-    state.unenroll(&user, id, user.id).await?;
+    state.unenroll(form.user.user(), id, form.user.id).await?;
     Ok(see_other(format!("/courses/{id}?done=left")))
 }
 
@@ -254,12 +259,22 @@ pub struct MaterialForm {
     pub position: Option<String>,
 }
 
-fn position_of(raw: Option<&str>) -> Result<Option<i64>, PageError> {
-    match raw.map(str::trim).filter(|p| !p.is_empty()) {
-        None => Ok(None),
-        Some(p) => {
-            p.parse::<i64>().map(Some).map_err(|_| PageError(Problem::invalid("position", "must be a whole number")))
-        }
+impl TryFrom<MaterialForm> for MaterialDraft {
+    type Error = CourseError;
+    fn try_from(f: MaterialForm) -> Result<Self, CourseError> {
+        Ok(Self {
+            title: MaterialTitle::parse(&f.title)?,
+            body: MaterialBody::parse(&f.body_markdown)?,
+            position: parse_form_position(f.position.as_deref())?,
+        })
+    }
+}
+
+impl TryFrom<MaterialForm> for MaterialEdit {
+    type Error = CourseError;
+    fn try_from(f: MaterialForm) -> Result<Self, CourseError> {
+        let draft = MaterialDraft::try_from(f)?;
+        Ok(Self { title: Some(draft.title), body: Some(draft.body), position: draft.position })
     }
 }
 
@@ -268,27 +283,9 @@ async fn add_material(
     id: web::Path<CourseId>,
     form: SecureForm<MaterialForm>,
 ) -> Result<HttpResponse, PageError> {
-    let SecureForm { user, form } = form;
     let id = id.into_inner();
-    let position = position_of(form.position.as_deref())?;
-    let material = state
-        .create_material(&user, id, NewMaterial { title: form.title, body_markdown: form.body_markdown, position })
-        .await?;
+    let material = state.create_material(&form.user, id, MaterialDraft::try_from(form.form)).await?;
     Ok(see_other(format!("/courses/{id}/materials/{}?done=material-added", material.id)))
-}
-
-/// The material, checked to belong to the course in the path.
-async fn material_in(
-    state: &CourseState,
-    user: &PageUser,
-    course: CourseId,
-    id: MaterialId,
-) -> Result<(MaterialView, CourseAccess), PageError> {
-    let (material, access) = state.material(user, id).await?;
-    if material.course_id != course {
-        return Err(PageError(Problem::not_found()));
-    }
-    Ok((material, access))
 }
 
 async fn material_page(
@@ -298,14 +295,13 @@ async fn material_page(
     path: web::Path<(CourseId, MaterialId)>,
     query: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (course_id, id) = path.into_inner();
-    let (material, access) = material_in(&state, &user, course_id, id).await?;
-    let course = state.course(&user, course_id).await?;
+    let (course, id) = path.into_inner();
+    let view = state.material_page(&user, MaterialAt { id, course: Some(course) }).await?;
     render(&MaterialPage {
         ctx: user.ctx(&req).with_flash(flash(query.done.as_deref())),
-        course,
-        material,
-        is_teacher: access == CourseAccess::Teacher,
+        course: view.course,
+        material: view.material,
+        is_teacher: view.is_teacher,
     })
 }
 
@@ -314,15 +310,9 @@ async fn edit_material(
     path: web::Path<(CourseId, MaterialId)>,
     form: SecureForm<MaterialForm>,
 ) -> Result<HttpResponse, PageError> {
-    let SecureForm { user, form } = form;
     let (course, id) = path.into_inner();
-    material_in(&state, &user, course, id).await?;
-    let patch = MaterialPatch {
-        title: Some(form.title),
-        body_markdown: Some(form.body_markdown),
-        position: position_of(form.position.as_deref())?,
-    };
-    state.update_material(&user, id, patch).await?;
+    let at = MaterialAt { id, course: Some(course) };
+    state.update_material(&form.user, at, MaterialEdit::try_from(form.form)).await?;
     Ok(see_other(format!("/courses/{course}/materials/{id}?done=saved")))
 }
 
@@ -331,10 +321,8 @@ async fn delete_material(
     path: web::Path<(CourseId, MaterialId)>,
     form: SecureForm<NoFields>,
 ) -> Result<HttpResponse, PageError> {
-    let user = form.user;
     let (course, id) = path.into_inner();
-    material_in(&state, &user, course, id).await?;
-    state.delete_material(&user, id).await?;
+    state.delete_material(&form.user, MaterialAt { id, course: Some(course) }).await?;
     Ok(see_other(format!("/courses/{course}?done=material-deleted")))
 }
 

@@ -1,12 +1,16 @@
 //! Queries on courses, teachers, enrollments and materials. Each returns the database's answer
-//! honestly; `access.rs` and the handlers give it meaning.
+//! honestly; `access.rs` and the services give it meaning. The functions are this crate's own:
+//! other crates reach courses through `access.rs` and the services, with a capability.
 
 use diesel::prelude::*;
 use lectern_common::db::{DbConnection, MultiBackend};
 use lectern_common::ids::{CourseId, MaterialId, UserId};
 use lectern_common::pagination::Pagination;
 use lectern_common::schema::{catalog_stats, course_teachers, courses, enrollments, materials, users};
+use crate::views::PersonRef;
+use lectern_common::role_column::RoleColumn;
 use std::collections::{HashMap, HashSet};
+use token_claims::Role;
 use time::PrimitiveDateTime;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
@@ -45,13 +49,6 @@ pub struct MaterialListRow {
     pub position: i32,
 }
 
-/// A person as other people see them.
-#[derive(Clone, Debug, serde::Serialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct PersonRef {
-    pub id: UserId,
-    pub display_name: String,
-}
-
 /// What the catalog may show this caller: published courses, and a teacher's own drafts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CatalogScope {
@@ -88,7 +85,7 @@ fn catalog_query<'a>(scope: CatalogScope, q: Option<&str>) -> courses::BoxedQuer
 }
 
 /// One catalog page in a stable order (title, then id), and how many match in all.
-pub fn catalog(
+pub(crate) fn catalog(
     conn: &mut DbConnection,
     scope: CatalogScope,
     q: Option<&str>,
@@ -127,7 +124,7 @@ fn catalog_total(conn: &mut DbConnection, scope: CatalogScope, q: Option<&str>) 
 }
 
 /// The teachers of each course, in name order.
-pub fn teachers_of(conn: &mut DbConnection, ids: &[CourseId]) -> QueryResult<HashMap<CourseId, Vec<PersonRef>>> {
+pub(crate) fn teachers_of(conn: &mut DbConnection, ids: &[CourseId]) -> QueryResult<HashMap<CourseId, Vec<PersonRef>>> {
     let rows: Vec<(CourseId, UserId, String)> = course_teachers::table
         .inner_join(users::table)
         .filter(course_teachers::course_id.eq_any(ids))
@@ -142,31 +139,21 @@ pub fn teachers_of(conn: &mut DbConnection, ids: &[CourseId]) -> QueryResult<Has
 }
 
 /// Every course `student` is enrolled in.
-pub fn enrollments_of(conn: &mut DbConnection, student: UserId) -> QueryResult<HashSet<CourseId>> {
+pub(crate) fn enrollments_of(conn: &mut DbConnection, student: UserId) -> QueryResult<HashSet<CourseId>> {
     enrollments::table
         .filter(enrollments::student_id.eq(student))
-        .select(enrollments::course_id)
-        .load::<CourseId>(conn)
-        .map(|v| v.into_iter().collect())
-}
-
-/// Which of these courses `student` is enrolled in.
-pub fn enrolled_among(conn: &mut DbConnection, student: UserId, ids: &[CourseId]) -> QueryResult<HashSet<CourseId>> {
-    enrollments::table
-        .filter(enrollments::student_id.eq(student))
-        .filter(enrollments::course_id.eq_any(ids))
         .select(enrollments::course_id)
         .load::<CourseId>(conn)
         .map(|v| v.into_iter().collect())
 }
 
 /// A new course, taught by its creator.
-pub fn insert_course(conn: &mut DbConnection, row: &CourseRow) -> QueryResult<()> {
+pub(crate) fn insert_course(conn: &mut DbConnection, row: &CourseRow) -> QueryResult<()> {
     diesel::insert_into(courses::table).values(row).execute(conn)?;
     add_teacher(conn, row.id, row.created_by)
 }
 
-pub fn add_teacher(conn: &mut DbConnection, course: CourseId, teacher: UserId) -> QueryResult<()> {
+pub(crate) fn add_teacher(conn: &mut DbConnection, course: CourseId, teacher: UserId) -> QueryResult<()> {
     diesel::insert_into(course_teachers::table)
         .values((course_teachers::course_id.eq(course), course_teachers::teacher_id.eq(teacher)))
         .execute(conn)
@@ -182,17 +169,13 @@ pub struct CourseChanges {
     pub updated_at: Option<PrimitiveDateTime>,
 }
 
-pub fn update_course(conn: &mut DbConnection, id: CourseId, changes: &CourseChanges) -> QueryResult<()> {
+pub(crate) fn update_course(conn: &mut DbConnection, id: CourseId, changes: &CourseChanges) -> QueryResult<()> {
     diesel::update(courses::table.find(id)).set(changes).execute(conn).map(drop)
-}
-
-pub fn find_course(conn: &mut DbConnection, id: CourseId) -> QueryResult<Option<CourseRow>> {
-    courses::table.find(id).select(CourseRow::as_select()).first(conn).optional()
 }
 
 /// Enrolls a student; false when they already were. The insert runs in a savepoint, so losing a
 /// race to a concurrent enrollment does not abort the caller's transaction (PostgreSQL would).
-pub fn enroll(conn: &mut DbConnection, course: CourseId, student: UserId, now: PrimitiveDateTime) -> QueryResult<bool> {
+pub(crate) fn enroll(conn: &mut DbConnection, course: CourseId, student: UserId, now: PrimitiveDateTime) -> QueryResult<bool> {
     if enrolled_at(conn, course, student)?.is_some() {
         return Ok(false);
     }
@@ -213,7 +196,7 @@ pub fn enroll(conn: &mut DbConnection, course: CourseId, student: UserId, now: P
 }
 
 /// Ends an enrollment (work and grades stay); false when there was none.
-pub fn unenroll(conn: &mut DbConnection, course: CourseId, student: UserId) -> QueryResult<bool> {
+pub(crate) fn unenroll(conn: &mut DbConnection, course: CourseId, student: UserId) -> QueryResult<bool> {
     diesel::delete(
         enrollments::table.filter(enrollments::course_id.eq(course)).filter(enrollments::student_id.eq(student)),
     )
@@ -222,7 +205,7 @@ pub fn unenroll(conn: &mut DbConnection, course: CourseId, student: UserId) -> Q
 }
 
 /// A page of a course's students, in name order, with when they enrolled.
-pub fn students_of(
+pub(crate) fn students_of(
     conn: &mut DbConnection,
     course: CourseId,
     page: Pagination,
@@ -240,7 +223,7 @@ pub fn students_of(
 }
 
 /// Every student of a course, in name order (gradebook rows).
-pub fn all_students_of(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<PersonRef>> {
+pub(crate) fn all_students_of(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<PersonRef>> {
     enrollments::table
         .inner_join(users::table)
         .filter(enrollments::course_id.eq(course))
@@ -251,17 +234,17 @@ pub fn all_students_of(conn: &mut DbConnection, course: CourseId) -> QueryResult
 }
 
 /// The student with this (lower-cased) email, if there is one.
-pub fn find_student_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserId>> {
+pub(crate) fn find_student_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserId>> {
     users::table
         .filter(users::email.eq(email))
-        .filter(users::role.eq("student"))
+        .filter(users::role.eq(RoleColumn(Role::Student)))
         .select(users::id)
         .first(conn)
         .optional()
 }
 
 /// A page of a course's materials, in position order.
-pub fn materials_of(
+pub(crate) fn materials_of(
     conn: &mut DbConnection,
     course: CourseId,
     page: Pagination,
@@ -277,16 +260,16 @@ pub fn materials_of(
     Ok((rows, total))
 }
 
-pub fn find_material(conn: &mut DbConnection, id: MaterialId) -> QueryResult<Option<MaterialRow>> {
+pub(crate) fn find_material(conn: &mut DbConnection, id: MaterialId) -> QueryResult<Option<MaterialRow>> {
     materials::table.find(id).select(MaterialRow::as_select()).first(conn).optional()
 }
 
-pub fn insert_material(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {
+pub(crate) fn insert_material(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {
     diesel::insert_into(materials::table).values(row).execute(conn).map(drop)
 }
 
 /// The position after the last material of a course.
-pub fn next_position(conn: &mut DbConnection, course: CourseId) -> QueryResult<i32> {
+pub(crate) fn next_position(conn: &mut DbConnection, course: CourseId) -> QueryResult<i32> {
     let max: Option<i32> = materials::table
         .filter(materials::course_id.eq(course))
         .select(diesel::dsl::max(materials::position))
@@ -294,7 +277,7 @@ pub fn next_position(conn: &mut DbConnection, course: CourseId) -> QueryResult<i
     Ok(max.map_or(1, |m| m.saturating_add(1)))
 }
 
-pub fn update_material(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {
+pub(crate) fn update_material(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {
     diesel::update(materials::table.find(row.id))
         .set((
             materials::title.eq(&row.title),
@@ -307,12 +290,12 @@ pub fn update_material(conn: &mut DbConnection, row: &MaterialRow) -> QueryResul
         .map(drop)
 }
 
-pub fn delete_material(conn: &mut DbConnection, id: MaterialId) -> QueryResult<()> {
+pub(crate) fn delete_material(conn: &mut DbConnection, id: MaterialId) -> QueryResult<()> {
     diesel::delete(materials::table.find(id)).execute(conn).map(drop)
 }
 
 /// A user as other people see them.
-pub fn person(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<PersonRef>> {
+pub(crate) fn person(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<PersonRef>> {
     users::table
         .find(id)
         .select((users::id, users::display_name))
@@ -322,7 +305,7 @@ pub fn person(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<PersonR
 }
 
 /// When a student enrolled, if they are enrolled.
-pub fn enrolled_at(
+pub(crate) fn enrolled_at(
     conn: &mut DbConnection,
     course: CourseId,
     student: UserId,

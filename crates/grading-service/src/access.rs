@@ -1,82 +1,172 @@
 //! Who may do what to an assignment or a submission, decided by the database (docs/security.md,
-//! access rules, grading rows).
+//! access rules, grading rows), and handed on as capabilities.
 //!
 //! Courses are course-service's business: an assignment is reached through its course with
-//! [`course_service::course_access`]. A submission is loaded *for* a user with a scoped query:
-//! its own student, or a teacher of its course; for anyone else it does not exist (404).
+//! [`course_service::access::standing`], and a right over the course extends to the assignment
+//! with `over` (`TeacherOf<Assignment>`, `EnrolledIn<Assignment>`, ...), which refuses an
+//! assignment of another course.
+//!
+//! A submission is loaded *for* a user with one scoped query: its own student gets an
+//! [`OwnerOf`], staff of its course a [`GraderOf`] (what "staff" means is course-service's
+//! [`staff_courses`](course_service::access::staff_courses), not repeated here); for anyone
+//! else it does not exist (404). Both capabilities are made only here.
 
 use crate::error::GradingError;
-use crate::store::{AssignmentRow, SubmissionRow};
-use course_service::store::CourseRow;
-use course_service::{CourseAccess, course_access};
-use diesel::dsl::exists;
+use crate::store::{self, AssignmentRow, SubmissionRow};
+use course_service::access::{self as course_access, Course, InCourse, Standing, staff_courses};
+use course_service::views::PersonRef;
 use diesel::prelude::*;
-use lectern_common::AuthUser;
 use lectern_common::db::{DbConnection, MultiBackend};
-use lectern_common::ids::{AssignmentId, SubmissionId};
-use lectern_common::schema::{assignments, course_teachers, submissions};
+use lectern_common::ids::{AssignmentId, CourseId, SubmissionId, UserId};
+use lectern_common::schema::{assignments, submissions};
+use lectern_common::{AuthUser, Teacher};
 use token_claims::Role;
 
-/// How the caller stands to a submission they may read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SubmissionAccess {
-    /// The student who made it.
-    Owner,
-    /// A teacher of its course.
-    Teacher,
+/// An assignment with the course it belongs to.
+#[derive(Clone, Debug)]
+pub struct Assignment {
+    pub row: AssignmentRow,
+    pub course: Course,
 }
 
-impl SubmissionAccess {
-    /// Grading and the grade history: a teacher of the course. Its student is refused with 403
-    /// (the role forbids grading; the submission's existence is no secret to its own student).
-    pub fn require_teacher(self) -> Result<(), GradingError> {
-        match self {
-            Self::Teacher => Ok(()),
-            Self::Owner => Err(GradingError::Forbidden("only a teacher of this course may grade")),
-        }
+impl InCourse for Assignment {
+    fn course_id(&self) -> CourseId {
+        self.row.course_id
     }
 }
 
-/// Loads a submission (with its assignment) *for* `user`: its student, or a teacher of its
+/// A submission with its assignment.
+#[derive(Clone, Debug)]
+pub struct Submission {
+    pub row: SubmissionRow,
+    pub assignment: AssignmentRow,
+}
+
+impl InCourse for Submission {
+    fn course_id(&self) -> CourseId {
+        self.assignment.course_id
+    }
+}
+
+/// The student who made a submission: reads it (and its grade once released).
+#[derive(Clone, Debug)]
+pub struct OwnerOf<T> {
+    // Named so they never shadow a field of `T` reached through `Deref`.
+    holder: UserId,
+    object: T,
+}
+
+/// Staff of the submission's course: reads it with its grade and history, grades it.
+#[derive(Clone, Debug)]
+pub struct GraderOf<T> {
+    holder: PersonRef,
+    object: T,
+}
+
+impl<T> OwnerOf<T> {
+    pub fn student(&self) -> UserId {
+        self.holder
+    }
+    pub fn object(&self) -> &T {
+        &self.object
+    }
+}
+
+impl<T> GraderOf<T> {
+    pub fn grader(&self) -> &PersonRef {
+        &self.holder
+    }
+    pub fn object(&self) -> &T {
+        &self.object
+    }
+}
+
+impl<T> std::ops::Deref for OwnerOf<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.object
+    }
+}
+
+impl<T> std::ops::Deref for GraderOf<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.object
+    }
+}
+
+/// How the caller stands to a submission they may read.
+#[derive(Clone, Debug)]
+pub enum SubmissionAccess {
+    Owner(OwnerOf<Submission>),
+    Grader(GraderOf<Submission>),
+}
+
+impl SubmissionAccess {
+    pub fn submission(&self) -> &Submission {
+        match self {
+            Self::Owner(o) => o.object(),
+            Self::Grader(g) => g.object(),
+        }
+    }
+
+    pub fn is_grader(&self) -> bool {
+        matches!(self, Self::Grader(_))
+    }
+}
+
+/// The one scoped query for submissions: loads one *for* `user`, its student or staff of its
 /// course. Anyone else (another student, another teacher) gets `NotFound`, as for an id that
 /// does not exist.
-pub fn find_submission_for(
+pub fn submission_for(
     conn: &mut DbConnection,
     id: SubmissionId,
     user: &AuthUser,
-) -> Result<(SubmissionRow, AssignmentRow, SubmissionAccess), GradingError> {
+) -> Result<SubmissionAccess, GradingError> {
     let mut query = submissions::table
         .inner_join(assignments::table)
         .filter(submissions::id.eq(id))
         .select((SubmissionRow::as_select(), AssignmentRow::as_select()))
         .into_boxed::<MultiBackend>();
-    let access = match user.role {
-        Role::Student => {
-            query = query.filter(submissions::student_id.eq(user.id));
-            SubmissionAccess::Owner
-        }
-        Role::Teacher => {
-            query = query.filter(exists(
-                course_teachers::table
-                    .filter(course_teachers::course_id.eq(assignments::course_id))
-                    .filter(course_teachers::teacher_id.eq(user.id)),
-            ));
-            SubmissionAccess::Teacher
-        }
+    query = match user.role {
+        Role::Student => query.filter(submissions::student_id.eq(user.id)),
+        // Only teacher tokens are ever staff.
+        Role::Teacher => query.filter(assignments::course_id.eq_any(staff_courses(user.id))),
     };
-    let (submission, assignment) =
+    let (row, assignment) =
         query.first::<(SubmissionRow, AssignmentRow)>(conn).optional()?.ok_or(GradingError::NotFound)?;
-    Ok((submission, assignment, access))
+    let object = Submission { row, assignment };
+    Ok(match user.role {
+        Role::Student => SubmissionAccess::Owner(OwnerOf { holder: user.id, object }),
+        Role::Teacher => SubmissionAccess::Grader(GraderOf {
+            holder: PersonRef { id: user.id, display_name: user.name.clone() },
+            object,
+        }),
+    })
 }
 
-/// Loads an assignment with its course and the caller's relationship to that course. An
-/// assignment of a course the caller may not see is `NotFound`.
+/// [`submission_for`] for a teacher's action (grading, the history): staff of its course, or
+/// `NotFound`.
+pub fn grader_of(
+    conn: &mut DbConnection,
+    id: SubmissionId,
+    teacher: &Teacher,
+) -> Result<GraderOf<Submission>, GradingError> {
+    match submission_for(conn, id, teacher.user())? {
+        SubmissionAccess::Grader(g) => Ok(g),
+        SubmissionAccess::Owner(_) => Err(GradingError::NotFound),
+    }
+}
+
+/// Loads an assignment with its course and the caller's standing in that course. An assignment
+/// of a course the caller may not see is `NotFound`.
 pub fn assignment_for(
     conn: &mut DbConnection,
     id: AssignmentId,
     user: &AuthUser,
-) -> Result<(AssignmentRow, CourseRow, CourseAccess), GradingError> {
-    let assignment = crate::store::find_assignment(conn, id)?.ok_or(GradingError::NotFound)?;
-    let (course, access) = course_access(conn, assignment.course_id, user)?;
-    Ok((assignment, course, access))
+) -> Result<(Assignment, Standing), GradingError> {
+    let row = store::find_assignment(conn, id)?.ok_or(GradingError::NotFound)?;
+    let standing = course_access::standing(conn, row.course_id, user)?;
+    let course = standing.course().clone();
+    Ok((Assignment { row, course }, standing))
 }

@@ -1,11 +1,14 @@
-//! The JSON API of grading-service (docs/api.md, Grading). Thin: extract, call `service.rs`, reply.
+//! The JSON API of grading-service (docs/api.md, Grading). A thin shell: each handler's
+//! signature says who may call it, the body is parsed into domain types (422 naming the field,
+//! held back until access is decided), `service/` does the rest.
 
-use crate::domain::{IdempotencyKey, SubmissionBody};
+use crate::domain::{Feedback, IdempotencyKey, NewAssignment, ScoreInput, SubmissionBody};
 use crate::error::GradingError;
 use crate::gradebook::Gradebook;
-use crate::service::{
-    AssignmentDetail, AssignmentInput, AssignmentView, GradeView, GradingState, HistoryItem, MyGrade, NewAssignment,
-    Receipt, ScoreInput, SubmissionDetail, SubmissionItem,
+use crate::service::GradingState;
+use crate::views::{
+    AssignmentDetail, AssignmentInput, AssignmentView, GradeInput, GradeView, HistoryItem, MyGrade, Receipt,
+    SubmissionDetail, SubmissionItem, SubmitInput,
 };
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -14,27 +17,9 @@ use lectern_common::openapi::{BearerAuth, ProblemDocument};
 use lectern_common::pagination::{PageParams, Paginated};
 use lectern_common::{AuthUser, Student, Teacher};
 use serde::Deserialize;
-use utoipa::ToSchema;
 
 /// The header that makes a retried submission return the first reply.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
-
-#[derive(Deserialize, ToSchema)]
-pub struct SubmitInput {
-    /// The work handed in (up to 100,000 characters; bodies up to 512 KiB).
-    pub body: String,
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct GradeInput {
-    // Kept as JSON so that a string or a missing score is a 422 naming `score`.
-    /// 0 to the assignment's `max_points`, at most two decimals.
-    #[serde(default)]
-    #[schema(value_type = f64, required = true)]
-    pub score: serde_json::Value,
-    #[serde(default)]
-    pub feedback: String,
-}
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -128,7 +113,7 @@ pub async fn list_assignments(
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, GradingError> {
     let page = query.into_inner().validate()?;
-    let found = state.list_assignments(user, path.into_inner(), page).await?;
+    let found = state.list_assignments(&user, path.into_inner(), page).await?;
     Ok(HttpResponse::Ok().json(found.page))
 }
 
@@ -156,7 +141,7 @@ pub async fn create_assignment(
     body: web::Json<AssignmentInput>,
 ) -> Result<HttpResponse, GradingError> {
     let input = NewAssignment::try_from(body.into_inner());
-    let detail: AssignmentDetail = state.create_assignment(teacher.0, path.into_inner(), input).await?;
+    let detail: AssignmentDetail = state.create_assignment(&teacher, path.into_inner(), input).await?;
     Ok(created(format!("/api/grading/assignments/{}", detail.summary.id), &detail))
 }
 
@@ -180,8 +165,7 @@ pub async fn assignment(
     user: AuthUser,
     path: web::Path<AssignmentId>,
 ) -> Result<HttpResponse, GradingError> {
-    let (assignment, _, _) = state.assignment(user, path.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(AssignmentDetail::from(&assignment)))
+    Ok(HttpResponse::Ok().json(state.assignment(&user, path.into_inner()).await?))
 }
 
 /// Releases the assignment's grades: from now on its students see their grades and feedback.
@@ -203,7 +187,7 @@ pub async fn release(
     teacher: Teacher,
     path: web::Path<AssignmentId>,
 ) -> Result<HttpResponse, GradingError> {
-    let detail = state.release(teacher.0, path.into_inner()).await?;
+    let detail = state.release(&teacher, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(detail))
 }
 
@@ -237,7 +221,7 @@ pub async fn submit(
     body: web::Json<SubmitInput>,
 ) -> Result<HttpResponse, GradingError> {
     let parsed = SubmissionBody::parse(&body.body);
-    let reply = state.submit(student.0, path.into_inner(), parsed, idempotency_key(&req)).await?;
+    let reply = state.submit(&student, path.into_inner(), parsed, idempotency_key(&req)).await?;
     let status =
         actix_web::http::StatusCode::from_u16(reply.status).map_err(|e| GradingError::Unexpected(e.to_string()))?;
     let mut resp = HttpResponse::build(status);
@@ -273,7 +257,7 @@ pub async fn submissions(
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, GradingError> {
     let page = query.into_inner().validate()?;
-    let found = state.submissions(user, path.into_inner(), page).await?;
+    let found = state.submissions(&user, path.into_inner(), page).await?;
     Ok(HttpResponse::Ok().json(found.page))
 }
 
@@ -296,7 +280,7 @@ pub async fn submission(
     user: AuthUser,
     path: web::Path<SubmissionId>,
 ) -> Result<HttpResponse, GradingError> {
-    let view = state.submission(user, path.into_inner(), false).await?;
+    let view = state.submission(&user, path.into_inner(), false).await?;
     Ok(HttpResponse::Ok().json(view.detail))
 }
 
@@ -323,7 +307,7 @@ pub async fn put_grade(
     body: web::Json<GradeInput>,
 ) -> Result<HttpResponse, GradingError> {
     let GradeInput { score, feedback } = body.into_inner();
-    let grade = state.grade(teacher.0, path.into_inner(), ScoreInput::Json(score), feedback).await?;
+    let grade = state.grade(&teacher, path.into_inner(), ScoreInput::Json(score), Feedback::parse(&feedback)).await?;
     Ok(HttpResponse::Ok().json(grade))
 }
 
@@ -349,7 +333,7 @@ pub async fn grade_history(
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, GradingError> {
     let page = query.into_inner().validate()?;
-    let history = state.history(teacher.0, path.into_inner(), page).await?;
+    let history = state.history(&teacher, path.into_inner(), page).await?;
     Ok(HttpResponse::Ok().json(history))
 }
 
@@ -373,7 +357,7 @@ pub async fn my_grades(
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, GradingError> {
     let page = query.into_inner().validate()?;
-    let grades = state.my_grades(student.0, page).await?;
+    let grades = state.my_grades(&student, page).await?;
     Ok(HttpResponse::Ok().json(grades))
 }
 
@@ -403,7 +387,7 @@ pub async fn gradebook(
     query: web::Query<GradebookQuery>,
 ) -> Result<HttpResponse, GradingError> {
     let csv = wants_csv(&req, query.format.as_deref())?;
-    let gradebook = state.gradebook(teacher.0, path.into_inner()).await?;
+    let gradebook = state.gradebook(&teacher, path.into_inner()).await?;
     if csv {
         Ok(csv_response(&gradebook))
     } else {

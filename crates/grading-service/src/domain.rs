@@ -3,6 +3,7 @@
 //! constructor, which answers 422 naming the field.
 
 use crate::error::GradingError;
+use crate::views::AssignmentInput;
 use lectern_common::db::to_db_time;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -321,6 +322,46 @@ impl IdempotencyKey {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A new assignment's fields, parsed.
+#[derive(Clone, Debug)]
+pub struct NewAssignment {
+    pub title: AssignmentTitle,
+    pub instructions: Instructions,
+    pub due_at: DueAt,
+    pub max_points: MaxPoints,
+    pub max_attempts: Option<i32>,
+}
+
+impl TryFrom<AssignmentInput> for NewAssignment {
+    type Error = GradingError;
+    fn try_from(b: AssignmentInput) -> Result<Self, GradingError> {
+        Ok(Self {
+            title: AssignmentTitle::parse(&b.title)?,
+            instructions: Instructions::parse(&b.instructions)?,
+            due_at: DueAt::parse(&b.due_at)?,
+            max_points: MaxPoints::from_json(&b.max_points)?,
+            max_attempts: parse_max_attempts(b.max_attempts.as_ref())?,
+        })
+    }
+}
+
+/// A score as it came: a JSON value from the API, text from a page form. It can only be parsed
+/// against the assignment's `max_points`, so it is parsed once the submission is found.
+#[derive(Clone, Debug)]
+pub enum ScoreInput {
+    Json(serde_json::Value),
+    Text(String),
+}
+
+impl ScoreInput {
+    pub fn parse(&self, max: MaxPoints) -> Result<Score, GradingError> {
+        match self {
+            Self::Json(v) => Score::from_json(v, max),
+            Self::Text(t) => Score::parse(t, max),
+        }
     }
 }
 

@@ -26,9 +26,6 @@ pub enum GradingError {
     /// or another assignment). The IETF idempotency-key draft answers this with 422.
     #[error("this Idempotency-Key was already used for a different request")]
     KeyReused,
-    /// 500: the failure injected by a test between the grade and its history row.
-    #[error("injected failure after the grade write")]
-    Injected,
     /// 500/503: the database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -78,7 +75,7 @@ impl IntoProblem for GradingError {
             Self::Query(problem) => problem.clone(),
             Self::AttemptsUsedUp(_) => Problem::new(StatusCode::CONFLICT, self.to_string()),
             Self::KeyReused => Problem::invalid("Idempotency-Key", self.to_string()),
-            Self::Injected | Self::Unexpected(_) => Problem::internal(),
+            Self::Unexpected(_) => Problem::internal(),
             Self::Db(e) => db_problem(e),
         }
     }
@@ -92,13 +89,12 @@ mod tests {
 
     #[test]
     fn each_variant_has_its_status() {
-        let cases: [(GradingError, u16); 11] = [
+        let cases: [(GradingError, u16); 10] = [
             (GradingError::NotFound, 404),
             (GradingError::Forbidden("no"), 403),
             (GradingError::invalid("score", "too high"), 422),
             (GradingError::AttemptsUsedUp(2), 409),
             (GradingError::KeyReused, 422),
-            (GradingError::Injected, 500),
             (GradingError::Unexpected("x".into()), 500),
             (GradingError::Db(DbError::Unavailable("down".into())), 503),
             // A connection lost mid-request (the server died or failed over) is 503, not 500.

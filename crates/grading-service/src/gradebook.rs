@@ -3,9 +3,10 @@
 //! median and score distribution for the page (an SVG chart drawn on the server).
 
 use crate::domain::Points;
-use crate::service::{AssignmentView, CourseRef};
 use crate::store::{AssignmentRow, LatestScore};
-use course_service::store::{CourseRow, PersonRef};
+use crate::views::{AssignmentView, CourseRef};
+use course_service::access::Course;
+use course_service::views::PersonRef;
 use lectern_common::ids::{AssignmentId, SubmissionId, UserId};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -33,7 +34,7 @@ pub struct GradebookRow {
 impl Gradebook {
     /// `cells`: (assignment, student, latest submission, its score) for the course.
     pub fn build(
-        course: &CourseRow,
+        course: &Course,
         assignments: &[AssignmentRow],
         students: Vec<PersonRef>,
         cells: &[LatestScore],

@@ -1,11 +1,11 @@
 //! grading-service: assignments, submissions, grades and the gradebook, as pages and a JSON API.
 //!
-//! - `access.rs`: submissions loaded *for* a user (its student or a teacher of its course);
-//!   courses are asked about through course-service's `course_access`;
-//! - `service.rs`: what each request does, in one database hand-off; `api.rs` and `pages.rs`
-//!   are thin shells over it;
-//! - `domain.rs`: parsed input (exact scores in hundredths); `gradebook.rs`: the gradebook's
-//!   JSON, CSV and statistics; `store.rs`: the queries.
+//! - `access.rs`: submissions loaded *for* a user as capabilities (`OwnerOf`, `GraderOf`);
+//!   assignments reached through course-service's capabilities over their course;
+//! - `service/`: what each request does, in one database hand-off, by aggregate (assignments,
+//!   submissions, grades); `api.rs` and `pages.rs` are thin shells over it;
+//! - `domain.rs`: parsed input (exact scores in hundredths); `views.rs`: replies and request
+//!   bodies; `gradebook.rs`: the gradebook's JSON, CSV and statistics; `store.rs`: the queries.
 
 pub mod access;
 pub mod api;
@@ -16,6 +16,7 @@ pub mod pages;
 pub mod seed;
 pub mod service;
 pub mod store;
+pub mod views;
 
 pub use error::GradingError;
 pub use service::GradingState;

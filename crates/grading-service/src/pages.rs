@@ -1,29 +1,29 @@
 //! grading-service's pages: a course's assignments (and the create form), the assignment page
 //! with the submit form and one's own attempts, the teacher's submission list, a submission
 //! with its receipt, grading form and history, "my grades", and the gradebook with its charts.
-//! Every form is a `SecureForm` (session-bound CSRF token and origin check); errors are pages.
+//! A thin shell like the API: each handler's signature states its rule (`PageUser`,
+//! `PageTeacher`, `PageStudent`, or a `SecureForm` of that role, whose session-bound CSRF token
+//! and origin checked out), forms parse into the API's domain types, and each page makes one
+//! call to the service (one database hand-off). Errors are pages.
 
-use crate::access::SubmissionAccess;
 use crate::api::{csv_response, wants_csv};
 use crate::domain::{
-    AssignmentTitle, DueAt, IdempotencyKey, Instructions, MaxPoints, SubmissionBody, parse_form_max_attempts,
+    AssignmentTitle, DueAt, Feedback, IdempotencyKey, Instructions, MaxPoints, NewAssignment, ScoreInput,
+    SubmissionBody, parse_form_max_attempts,
 };
 use crate::error::GradingError;
 use crate::gradebook::{AssignmentStats, Gradebook};
-use crate::service::{
-    AssignmentView, GradingState, HistoryItem, MyGrade, NewAssignment, ScoreInput, SubmissionDetail, SubmissionItem,
-};
+use crate::service::GradingState;
+use crate::views::{AssignmentView, HistoryItem, MyGrade, SubmissionDetail, SubmissionItem};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use course_service::CourseAccess;
 use lectern_common::extract::SecureForm;
 use lectern_common::ids::{AssignmentId, CourseId, SubmissionId};
 use lectern_common::page::{render, see_other};
 use lectern_common::pagination::{PageParams, Paginated, Pagination};
 use lectern_common::problem::PageError;
-use lectern_common::{PageCtx, PageUser};
+use lectern_common::{PageCtx, PageStudent, PageTeacher, PageUser, Student, Teacher};
 use serde::Deserialize;
-use token_claims::Role;
 
 /// Previous and next page numbers of a list, for its pager.
 struct Pager {
@@ -74,12 +74,12 @@ pub async fn course_assignments(
 ) -> Result<HttpResponse, PageError> {
     let page = query.params().validate().map_err(PageError)?;
     let ctx = user.ctx(&req);
-    let found = state.list_assignments(user.0, path.into_inner(), page).await?;
+    let found = state.list_assignments(&user, path.into_inner(), page).await?;
     render(&CoursePage {
         ctx,
-        course_id: found.course.id,
-        course_title: found.course.title,
-        is_teacher: found.access == CourseAccess::Teacher,
+        course_id: found.course_id,
+        course_title: found.course_title,
+        is_teacher: found.is_teacher,
         pager: Pager::of(&found.page),
         assignments: found.page.items,
     })
@@ -112,10 +112,10 @@ impl TryFrom<AssignmentForm> for NewAssignment {
 pub async fn create_assignment(
     state: web::Data<GradingState>,
     path: web::Path<CourseId>,
-    form: SecureForm<AssignmentForm>,
+    form: SecureForm<AssignmentForm, Teacher>,
 ) -> Result<HttpResponse, PageError> {
     let input = NewAssignment::try_from(form.form);
-    let created = state.create_assignment(form.user.0, path.into_inner(), input).await?;
+    let created = state.create_assignment(&form.user, path.into_inner(), input).await?;
     Ok(see_other(format!("/grading/assignments/{}?created=1", created.summary.id)))
 }
 
@@ -151,8 +151,8 @@ pub async fn assignment(
     query: web::Query<FlashQuery>,
 ) -> Result<HttpResponse, PageError> {
     let ctx = user.ctx(&req);
-    let found = state.submissions(user.0, path.into_inner(), Pagination { page: 1, per_page: 100 }).await?;
-    let is_teacher = found.access == CourseAccess::Teacher;
+    let found = state.submissions(&user, path.into_inner(), Pagination { page: 1, per_page: 100 }).await?;
+    let is_teacher = found.is_teacher;
     let made = if is_teacher { 0 } else { found.page.total };
     let flash = match (query.created, query.released) {
         (Some(_), _) => Some("The assignment is created.".to_owned()),
@@ -161,13 +161,13 @@ pub async fn assignment(
     };
     render(&AssignmentPage {
         ctx: ctx.with_flash(flash),
-        instructions: found.assignment.instructions.clone(),
-        assignment: AssignmentView::from(&found.assignment),
-        course_title: found.course.title,
+        instructions: found.assignment.row.instructions.clone(),
+        assignment: AssignmentView::from(&found.assignment.row),
+        course_title: found.assignment.course.title,
         is_teacher,
-        is_enrolled: found.access == CourseAccess::Enrolled,
+        is_enrolled: found.is_enrolled,
         submitted_count: found.page.total,
-        attempts_left: found.assignment.max_attempts.map(|max| (i64::from(max) - made).max(0)),
+        attempts_left: found.assignment.row.max_attempts.map(|max| (i64::from(max) - made).max(0)),
         attempts: if is_teacher { Vec::new() } else { found.page.items },
         idempotency_key: uuid::Uuid::new_v4().to_string(),
     })
@@ -176,10 +176,10 @@ pub async fn assignment(
 pub async fn release(
     state: web::Data<GradingState>,
     path: web::Path<AssignmentId>,
-    form: SecureForm<NoFields>,
+    form: SecureForm<NoFields, Teacher>,
 ) -> Result<HttpResponse, PageError> {
     let id = path.into_inner();
-    state.release(form.user.0, id).await?;
+    state.release(&form.user, id).await?;
     Ok(see_other(format!("/grading/assignments/{id}?released=1")))
 }
 
@@ -195,15 +195,12 @@ pub struct SubmitForm {
 pub async fn submit(
     state: web::Data<GradingState>,
     path: web::Path<AssignmentId>,
-    form: SecureForm<SubmitForm>,
+    form: SecureForm<SubmitForm, Student>,
 ) -> Result<HttpResponse, PageError> {
     let SecureForm { user, form } = form;
-    if user.role != Role::Student {
-        return Err(GradingError::Forbidden("only students may submit work").into());
-    }
     let body = SubmissionBody::parse(&form.body);
     let key = form.idempotency_key.filter(|k| !k.is_empty()).map(|k| IdempotencyKey::parse(&k));
-    let reply = state.submit(user.0, path.into_inner(), body, key).await?;
+    let reply = state.submit(&user, path.into_inner(), body, key).await?;
     let receipt = reply.receipt()?;
     Ok(see_other(format!("/grading/submissions/{}?submitted=1", receipt.id)))
 }
@@ -230,11 +227,11 @@ pub async fn submissions(
 ) -> Result<HttpResponse, PageError> {
     let page = query.params().validate().map_err(PageError)?;
     let ctx = user.ctx(&req);
-    let found = state.submissions(user.0, path.into_inner(), page).await?;
+    let found = state.submissions(&user, path.into_inner(), page).await?;
     render(&SubmissionsPage {
         ctx,
-        assignment: AssignmentView::from(&found.assignment),
-        is_teacher: found.access == CourseAccess::Teacher,
+        assignment: AssignmentView::from(&found.assignment.row),
+        is_teacher: found.is_teacher,
         pager: Pager::of(&found.page),
         total: found.page.total,
         items: found.page.items,
@@ -267,7 +264,7 @@ pub async fn submission(
     query: web::Query<SubmissionQuery>,
 ) -> Result<HttpResponse, PageError> {
     let ctx = user.ctx(&req);
-    let view = state.submission(user.0, path.into_inner(), true).await?;
+    let view = state.submission(&user, path.into_inner(), true).await?;
     let flash = match (query.submitted, query.graded) {
         (Some(_), _) => Some(format!("Received: attempt {}. Your receipt is below.", view.detail.attempt)),
         (_, Some(_)) => Some("The grade is saved.".to_owned()),
@@ -277,13 +274,13 @@ pub async fn submission(
         .detail
         .grade
         .as_ref()
-        .filter(|_| view.access == SubmissionAccess::Teacher)
+        .filter(|_| view.is_grader)
         .map(|g| (g.score.to_string(), g.feedback.clone()))
         .unwrap_or_default();
     render(&SubmissionPage {
         ctx: ctx.with_flash(flash),
         assignment: AssignmentView::from(&view.assignment),
-        is_teacher: view.access == SubmissionAccess::Teacher,
+        is_teacher: view.is_grader,
         history: view.history,
         submission: view.detail,
         score_value,
@@ -301,14 +298,11 @@ pub struct GradeForm {
 pub async fn grade(
     state: web::Data<GradingState>,
     path: web::Path<SubmissionId>,
-    form: SecureForm<GradeForm>,
+    form: SecureForm<GradeForm, Teacher>,
 ) -> Result<HttpResponse, PageError> {
     let SecureForm { user, form } = form;
-    if user.role != Role::Teacher {
-        return Err(GradingError::Forbidden("only a teacher of this course may grade").into());
-    }
     let id = path.into_inner();
-    state.grade(user.0, id, ScoreInput::Text(form.score), form.feedback).await?;
+    state.grade(&user, id, ScoreInput::Text(form.score), Feedback::parse(&form.feedback)).await?;
     Ok(see_other(format!("/grading/submissions/{id}?graded=1")))
 }
 
@@ -325,15 +319,12 @@ struct MyGradesPage {
 pub async fn my_grades(
     req: HttpRequest,
     state: web::Data<GradingState>,
-    user: PageUser,
+    user: PageStudent,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, PageError> {
-    if user.role != Role::Student {
-        return Err(GradingError::Forbidden("only students have grades").into());
-    }
     let page = query.params().validate().map_err(PageError)?;
     let ctx = user.ctx(&req);
-    let grades = state.my_grades(user.0, page).await?;
+    let grades = state.my_grades(&user, page).await?;
     render(&MyGradesPage { ctx, pager: Pager::of(&grades), grades: grades.items })
 }
 
@@ -355,13 +346,13 @@ pub struct GradebookQuery {
 pub async fn gradebook(
     req: HttpRequest,
     state: web::Data<GradingState>,
-    user: PageUser,
+    user: PageTeacher,
     path: web::Path<CourseId>,
     query: web::Query<GradebookQuery>,
 ) -> Result<HttpResponse, PageError> {
     let csv = wants_csv(&req, query.format.as_deref())?;
     let ctx = user.ctx(&req);
-    let gradebook = state.gradebook(user.0, path.into_inner()).await?;
+    let gradebook = state.gradebook(&user, path.into_inner()).await?;
     if csv {
         return Ok(csv_response(&gradebook));
     }

@@ -105,7 +105,7 @@ pub type LatestScore = (AssignmentId, UserId, SubmissionId, Option<i32>);
 /// locks the enrollment row for the rest of the transaction; SQLite's `BEGIN IMMEDIATE`
 /// already lets one writer in at a time. Without it two requests could both number an attempt
 /// `n + 1` (or both miss an `Idempotency-Key`); the unique constraints would then refuse one.
-pub fn lock_enrollment(conn: &mut DbConnection, course: CourseId, student: UserId) -> QueryResult<()> {
+pub(crate) fn lock_enrollment(conn: &mut DbConnection, course: CourseId, student: UserId) -> QueryResult<()> {
     match conn {
         DbConnection::Postgresql(pg) => enrollments::table
             .filter(enrollments::course_id.eq(course))
@@ -119,7 +119,7 @@ pub fn lock_enrollment(conn: &mut DbConnection, course: CourseId, student: UserI
 }
 
 /// Queues concurrent graders of one submission (see [`lock_enrollment`]).
-pub fn lock_submission(conn: &mut DbConnection, id: SubmissionId) -> QueryResult<()> {
+pub(crate) fn lock_submission(conn: &mut DbConnection, id: SubmissionId) -> QueryResult<()> {
     match conn {
         DbConnection::Postgresql(pg) => {
             submissions::table.find(id).select(submissions::id).for_update().load::<SubmissionId>(pg).map(drop)
@@ -130,16 +130,16 @@ pub fn lock_submission(conn: &mut DbConnection, id: SubmissionId) -> QueryResult
 
 // ---- assignments ---------------------------------------------------------------------------
 
-pub fn insert_assignment(conn: &mut DbConnection, row: &AssignmentRow) -> QueryResult<()> {
+pub(crate) fn insert_assignment(conn: &mut DbConnection, row: &AssignmentRow) -> QueryResult<()> {
     diesel::insert_into(assignments::table).values(row).execute(conn).map(drop)
 }
 
-pub fn find_assignment(conn: &mut DbConnection, id: AssignmentId) -> QueryResult<Option<AssignmentRow>> {
+pub(crate) fn find_assignment(conn: &mut DbConnection, id: AssignmentId) -> QueryResult<Option<AssignmentRow>> {
     assignments::table.find(id).select(AssignmentRow::as_select()).first(conn).optional()
 }
 
 /// A page of a course's assignments in their stable order (due date, then id).
-pub fn assignments_of(
+pub(crate) fn assignments_of(
     conn: &mut DbConnection,
     course: CourseId,
     page: Pagination,
@@ -156,7 +156,7 @@ pub fn assignments_of(
 }
 
 /// Every assignment of a course, in the same order (gradebook columns).
-pub fn all_assignments_of(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<AssignmentRow>> {
+pub(crate) fn all_assignments_of(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<AssignmentRow>> {
     assignments::table
         .filter(assignments::course_id.eq(course))
         .order((assignments::due_at.asc(), assignments::id.asc()))
@@ -164,14 +164,14 @@ pub fn all_assignments_of(conn: &mut DbConnection, course: CourseId) -> QueryRes
         .load(conn)
 }
 
-pub fn release_grades(conn: &mut DbConnection, id: AssignmentId) -> QueryResult<()> {
+pub(crate) fn release_grades(conn: &mut DbConnection, id: AssignmentId) -> QueryResult<()> {
     diesel::update(assignments::table.find(id)).set(assignments::grades_released.eq(true)).execute(conn).map(drop)
 }
 
 // ---- submissions ---------------------------------------------------------------------------
 
 /// The highest attempt number `student` has made at `assignment` (0 for none).
-pub fn attempts_made(conn: &mut DbConnection, assignment: AssignmentId, student: UserId) -> QueryResult<i32> {
+pub(crate) fn attempts_made(conn: &mut DbConnection, assignment: AssignmentId, student: UserId) -> QueryResult<i32> {
     submissions::table
         .filter(submissions::assignment_id.eq(assignment))
         .filter(submissions::student_id.eq(student))
@@ -180,25 +180,12 @@ pub fn attempts_made(conn: &mut DbConnection, assignment: AssignmentId, student:
         .map(|m| m.unwrap_or(0))
 }
 
-pub fn insert_submission(conn: &mut DbConnection, row: &SubmissionRow) -> QueryResult<()> {
+pub(crate) fn insert_submission(conn: &mut DbConnection, row: &SubmissionRow) -> QueryResult<()> {
     diesel::insert_into(submissions::table).values(row).execute(conn).map(drop)
 }
 
-/// A submission with its assignment.
-pub fn find_submission(
-    conn: &mut DbConnection,
-    id: SubmissionId,
-) -> QueryResult<Option<(SubmissionRow, AssignmentRow)>> {
-    submissions::table
-        .inner_join(assignments::table)
-        .filter(submissions::id.eq(id))
-        .select((SubmissionRow::as_select(), AssignmentRow::as_select()))
-        .first(conn)
-        .optional()
-}
-
 /// A page of one student's attempts at an assignment, newest first.
-pub fn own_attempts(
+pub(crate) fn own_attempts(
     conn: &mut DbConnection,
     assignment: AssignmentId,
     student: UserId,
@@ -222,7 +209,7 @@ pub fn own_attempts(
 }
 
 /// A page of every student's latest attempt at an assignment, by student name then id.
-pub fn latest_attempts(
+pub(crate) fn latest_attempts(
     conn: &mut DbConnection,
     assignment: AssignmentId,
     page: Pagination,
@@ -250,7 +237,7 @@ pub fn latest_attempts(
 }
 
 /// For every assignment of a course: each student's latest attempt and its score, if graded.
-pub fn latest_scores_of_course(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<LatestScore>> {
+pub(crate) fn latest_scores_of_course(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<LatestScore>> {
     let later = later_attempts
         .filter(later_attempts.field(submissions::assignment_id).eq(submissions::assignment_id))
         .filter(later_attempts.field(submissions::student_id).eq(submissions::student_id))
@@ -271,12 +258,12 @@ pub fn latest_scores_of_course(conn: &mut DbConnection, course: CourseId) -> Que
 
 // ---- grades --------------------------------------------------------------------------------
 
-pub fn grade_of(conn: &mut DbConnection, submission: SubmissionId) -> QueryResult<Option<GradeRow>> {
+pub(crate) fn grade_of(conn: &mut DbConnection, submission: SubmissionId) -> QueryResult<Option<GradeRow>> {
     grades::table.find(submission).select(GradeRow::as_select()).first(conn).optional()
 }
 
 /// Writes the current grade of a submission: an insert for the first grade, an update after.
-pub fn write_grade(conn: &mut DbConnection, row: &GradeRow, first: bool) -> QueryResult<()> {
+pub(crate) fn write_grade(conn: &mut DbConnection, row: &GradeRow, first: bool) -> QueryResult<()> {
     if first {
         diesel::insert_into(grades::table).values(row).execute(conn).map(drop)
     } else {
@@ -293,12 +280,12 @@ pub fn write_grade(conn: &mut DbConnection, row: &GradeRow, first: bool) -> Quer
     }
 }
 
-pub fn insert_history(conn: &mut DbConnection, row: &HistoryRow) -> QueryResult<()> {
+pub(crate) fn insert_history(conn: &mut DbConnection, row: &HistoryRow) -> QueryResult<()> {
     diesel::insert_into(grade_history::table).values(row).execute(conn).map(drop)
 }
 
 /// A page of a submission's grade history, newest first.
-pub fn history_of(
+pub(crate) fn history_of(
     conn: &mut DbConnection,
     submission: SubmissionId,
     page: Pagination,
@@ -327,7 +314,7 @@ pub struct ReleasedGrade {
 
 /// A page of a student's grades on released assignments: by course title, then the
 /// assignments' order, then the newest attempt first.
-pub fn released_grades_of(
+pub(crate) fn released_grades_of(
     conn: &mut DbConnection,
     student: UserId,
     page: Pagination,
@@ -374,7 +361,7 @@ pub fn released_grades_of(
 }
 
 /// Display names of these users.
-pub fn names_of(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<HashMap<UserId, String>> {
+pub(crate) fn names_of(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<HashMap<UserId, String>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -387,16 +374,16 @@ pub fn names_of(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<HashMap<
 
 // ---- idempotency keys ----------------------------------------------------------------------
 
-pub fn find_idempotent(conn: &mut DbConnection, user: UserId, key: &str) -> QueryResult<Option<IdempotencyRow>> {
+pub(crate) fn find_idempotent(conn: &mut DbConnection, user: UserId, key: &str) -> QueryResult<Option<IdempotencyRow>> {
     idempotency_keys::table.find((user, key)).select(IdempotencyRow::as_select()).first(conn).optional()
 }
 
-pub fn insert_idempotent(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<()> {
+pub(crate) fn insert_idempotent(conn: &mut DbConnection, row: &IdempotencyRow) -> QueryResult<()> {
     diesel::insert_into(idempotency_keys::table).values(row).execute(conn).map(drop)
 }
 
 /// Forgets this user's keys made before `before` (they are kept at least 24 hours).
-pub fn purge_idempotent(conn: &mut DbConnection, user: UserId, before: PrimitiveDateTime) -> QueryResult<usize> {
+pub(crate) fn purge_idempotent(conn: &mut DbConnection, user: UserId, before: PrimitiveDateTime) -> QueryResult<usize> {
     diesel::delete(
         idempotency_keys::table
             .filter(idempotency_keys::user_id.eq(user))

@@ -2,11 +2,13 @@
 //!
 //! - [`AuthUser`]: a verified access token from `Authorization: Bearer` or the `lectern_at`
 //!   cookie; otherwise 401 with the RFC 6750 challenge.
-//! - [`Teacher`] / [`Student`]: an `AuthUser` of that role; the other role gets 403.
+//! - [`Teacher`] / [`Student`]: an `AuthUser` of that role; the other role gets 403. Made only
+//!   here, so service functions take them as proof of the role.
 //! - [`MaybeAuthUser`]: no credentials is `None`, but *bad* credentials are still 401.
-//! - [`PageUser`]: for HTML pages; an anonymous visitor is sent to sign-in, an expired cookie to
-//!   the transparent refresh, both with `?next=` the page asked for.
-//! - [`SecureForm`] / [`AnonForm`]: a posted form whose CSRF token and origin checked out.
+//! - [`Page<R>`] ([`PageUser`], [`PageTeacher`], [`PageStudent`]): for HTML pages; an anonymous
+//!   visitor is sent to sign-in, an expired cookie to the transparent refresh, both with `?next=`
+//!   the page asked for; the wrong role gets the error page with the API's 403.
+//! - [`SecureForm<T, R>`] / [`AnonForm`]: a posted form whose role, CSRF token and origin checked out.
 //!
 //! Every token goes through the one [`Verifier`](token_claims::Verifier) of the service that
 //! mounted the route. Extractors never log the token.
@@ -248,11 +250,60 @@ impl FromRequest for MaybeAuthUser {
     }
 }
 
-macro_rules! role_extractor {
+/// A role a verified caller can be proven to have. The role types are made only here, from a
+/// verified [`AuthUser`] whose token carries that role, so holding a [`Teacher`] is proof of a
+/// teacher's token: a service function that takes `&Teacher` cannot be called for a student.
+pub trait CallerRole: Sized {
+    /// The caller with this role, or the refusal (403) that says who may do this.
+    fn from_user(user: AuthUser) -> Result<Self, Problem>;
+    /// Who the caller is.
+    fn user(&self) -> &AuthUser;
+}
+
+impl CallerRole for AuthUser {
+    fn from_user(user: AuthUser) -> Result<Self, Problem> {
+        Ok(user)
+    }
+    fn user(&self) -> &AuthUser {
+        self
+    }
+}
+
+macro_rules! role_type {
     ($(#[$meta:meta])* $name:ident, $role:expr, $refusal:literal) => {
         $(#[$meta])*
         #[derive(Clone, Debug)]
-        pub struct $name(pub AuthUser);
+        pub struct $name(AuthUser);
+
+        impl $name {
+            /// What a caller without this role is told (403).
+            pub const REFUSAL: &'static str = $refusal;
+
+            /// The caller, kept as verified.
+            pub fn user(&self) -> &AuthUser {
+                &self.0
+            }
+
+            pub fn into_user(self) -> AuthUser {
+                self.0
+            }
+        }
+
+        impl TryFrom<AuthUser> for $name {
+            type Error = Problem;
+            fn try_from(user: AuthUser) -> Result<Self, Problem> {
+                if user.role == $role { Ok($name(user)) } else { Err(Problem::forbidden($refusal)) }
+            }
+        }
+
+        impl CallerRole for $name {
+            fn from_user(user: AuthUser) -> Result<Self, Problem> {
+                Self::try_from(user)
+            }
+            fn user(&self) -> &AuthUser {
+                &self.0
+            }
+        }
 
         impl std::ops::Deref for $name {
             type Target = AuthUser;
@@ -267,52 +318,64 @@ macro_rules! role_extractor {
 
             fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
                 let user = AuthUser::from_request(req, payload);
-                Box::pin(async move {
-                    let user = user.await?;
-                    if user.role == $role { Ok($name(user)) } else { Err(Problem::forbidden($refusal)) }
-                })
+                Box::pin(async move { Self::try_from(user.await?) })
             }
         }
     };
 }
 
-role_extractor!(
+role_type!(
     /// A signed-in teacher; a student gets 403.
     Teacher,
     Role::Teacher,
     "only teachers may do this"
 );
-role_extractor!(
+role_type!(
     /// A signed-in student; a teacher gets 403.
     Student,
     Role::Student,
     "only students may do this"
 );
 
-/// A signed-in person on an HTML page.
+/// A signed-in caller of role `R` on an HTML page: [`PageUser`], [`PageTeacher`] or
+/// [`PageStudent`]. A page handler's signature states its rule exactly as an API handler's does.
+/// An anonymous visitor is sent to sign-in and an expired cookie to the transparent refresh; a
+/// caller of the wrong role gets the error page with the API's 403 and its words.
 #[derive(Clone, Debug)]
-pub struct PageUser(pub AuthUser);
+pub struct Page<R = AuthUser>(pub R);
 
-impl std::ops::Deref for PageUser {
-    type Target = AuthUser;
-    fn deref(&self) -> &AuthUser {
+/// Any signed-in person on a page.
+pub type PageUser = Page<AuthUser>;
+/// A signed-in teacher on a page.
+pub type PageTeacher = Page<Teacher>;
+/// A signed-in student on a page.
+pub type PageStudent = Page<Student>;
+
+impl<R> std::ops::Deref for Page<R> {
+    type Target = R;
+    fn deref(&self) -> &R {
         &self.0
     }
 }
 
-impl PageUser {
+impl<R: CallerRole> Page<R> {
     /// The CSRF token for forms on this user's pages.
     pub fn csrf_token(&self, req: &HttpRequest) -> String {
-        req.app_data::<web::Data<Identity>>().map(|i| i.csrf.session_token(&self.session)).unwrap_or_default()
+        req.app_data::<web::Data<Identity>>().map(|i| i.csrf.session_token(&self.0.user().session)).unwrap_or_default()
     }
 
     /// The page context for this user.
     pub fn ctx(&self, req: &HttpRequest) -> crate::PageCtx {
         let sign_out = req
             .app_data::<web::Data<Identity>>()
-            .map(|i| i.sign_out_csrf.session_token(&self.session))
+            .map(|i| i.sign_out_csrf.session_token(&self.0.user().session))
             .unwrap_or_default();
-        crate::PageCtx::for_user(self, self.csrf_token(req), sign_out)
+        crate::PageCtx::for_user(self.0.user(), self.csrf_token(req), sign_out)
+    }
+
+    /// The caller with their role, for the service.
+    pub fn into_inner(self) -> R {
+        self.0
     }
 }
 
@@ -386,18 +449,19 @@ impl Identity {
     }
 }
 
-impl FromRequest for PageUser {
+impl<R: CallerRole + 'static> FromRequest for Page<R> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            match authenticate(&req).await {
-                Ok(Some(user)) => Ok(PageUser(user)),
-                Ok(None) => Err(page_redirect(&req, &Rejection::Missing)),
-                Err(rejection) => Err(page_redirect(&req, &rejection)),
-            }
+            let user = match authenticate(&req).await {
+                Ok(Some(user)) => user,
+                Ok(None) => return Err(page_redirect(&req, &Rejection::Missing)),
+                Err(rejection) => return Err(page_redirect(&req, &rejection)),
+            };
+            R::from_user(user).map(Page).map_err(|refusal| PageError(refusal).into())
         })
     }
 }
@@ -418,15 +482,16 @@ fn form_refused() -> PageError {
     ))
 }
 
-/// A form posted by a signed-in person from one of our pages: the session-bound CSRF token and
-/// the origin both checked out.
+/// A form posted by a signed-in caller of role `R` from one of our pages: the role, the
+/// session-bound CSRF token and the origin all checked out (in that order, so a caller of the
+/// wrong role is told so whatever the form holds).
 #[derive(Debug)]
-pub struct SecureForm<T> {
-    pub user: PageUser,
+pub struct SecureForm<T, R = AuthUser> {
+    pub user: Page<R>,
     pub form: T,
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for SecureForm<T> {
+impl<T: DeserializeOwned + 'static, R: CallerRole + 'static> FromRequest for SecureForm<T, R> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
@@ -434,7 +499,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for SecureForm<T> {
         let req = req.clone();
         let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
-            let user = PageUser::from_request(&req, &mut Payload::None).await?;
+            let user = Page::<R>::from_request(&req, &mut Payload::None).await?;
             let identity = req.app_data::<web::Data<Identity>>().ok_or_else(|| PageError(Problem::internal()))?;
             if !csrf::same_origin(&req, &identity.public_origin) {
                 return Err(form_refused().into());
@@ -442,7 +507,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for SecureForm<T> {
             let body = body.await?;
             let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
             let token = find_field(&pairs, csrf::FIELD).unwrap_or_default();
-            if !identity.csrf.verify("session", &user.session.to_string(), token) {
+            if !identity.csrf.verify("session", &user.0.user().session.to_string(), token) {
                 return Err(form_refused().into());
             }
             Ok(SecureForm { user, form: parse_form(&body)? })

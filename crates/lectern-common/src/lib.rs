@@ -5,6 +5,7 @@
 //! course or a grade is, it belongs in a service.
 
 pub mod assets;
+pub mod cache;
 pub mod config;
 pub mod csrf;
 pub mod db;
@@ -20,6 +21,7 @@ pub mod page;
 pub mod pagination;
 pub mod problem;
 pub mod revocation;
+pub mod role_column;
 pub mod schema;
 pub mod telemetry;
 pub mod text;
@@ -27,6 +29,6 @@ pub mod web_config;
 
 pub use config::{Config, ConfigError};
 pub use db::{Db, DbConnection, DbError};
-pub use extract::{AuthUser, Identity, MaybeAuthUser, PageUser, Student, Teacher};
+pub use extract::{AuthUser, CallerRole, Identity, MaybeAuthUser, Page, PageStudent, PageTeacher, PageUser, Student, Teacher};
 pub use page::PageCtx;
 pub use problem::Problem;

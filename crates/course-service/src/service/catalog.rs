@@ -1,0 +1,209 @@
+//! Courses and the catalog: browsing, creating, reading and editing a course, and the course
+//! page's whole view model.
+
+use super::{CourseState, Parsed, enrollments, materials};
+use crate::access::{self, Course, Standing, TeacherOf};
+use crate::catalog_cache::{PageKey, SharedPage};
+use crate::domain::{CourseDraft, CourseEdit, EnrollmentCode, SearchText};
+use crate::error::CourseError;
+use crate::store::{self, CatalogScope, CourseChanges, CourseRow};
+use crate::views::{CourseItem, CoursePageView, CourseView};
+use lectern_common::db::{DbConnection, write_tx};
+use lectern_common::ids::CourseId;
+use lectern_common::pagination::{Paginated, Pagination};
+use lectern_common::{AuthUser, Teacher};
+use std::sync::Arc;
+use time::PrimitiveDateTime;
+use token_claims::Role;
+
+/// The course as this caller may see it, with its teachers.
+pub fn view(conn: &mut DbConnection, standing: &Standing) -> Result<CourseView, CourseError> {
+    let id = standing.course().id;
+    let teachers = store::teachers_of(conn, &[id])?.remove(&id).unwrap_or_default();
+    Ok(CourseView::of(standing, teachers))
+}
+
+/// A new course, taught by its creator: a role-level action, so it takes a [`Teacher`].
+pub fn create(
+    conn: &mut DbConnection,
+    teacher: &Teacher,
+    draft: CourseDraft,
+    now: PrimitiveDateTime,
+) -> Result<CourseView, CourseError> {
+    let row = CourseRow {
+        id: CourseId::new(),
+        title: draft.title.into_inner(),
+        summary: draft.summary.into_inner(),
+        published: draft.published,
+        enrollment_code: EnrollmentCode::generate().as_str().to_owned(),
+        created_by: teacher.id,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert_course(conn, &row)?;
+    // The creator's standing, found as everyone's is: the insert above made them its teacher.
+    let standing = access::standing(conn, row.id, teacher.user())?;
+    view(conn, &standing)
+}
+
+/// Changes a course (a teacher of it).
+pub fn update(
+    conn: &mut DbConnection,
+    course: &TeacherOf<Course>,
+    edit: CourseEdit,
+    now: PrimitiveDateTime,
+) -> Result<(), CourseError> {
+    let changes = CourseChanges {
+        title: edit.title.map(|t| t.into_inner()),
+        summary: edit.summary.map(|s| s.into_inner()),
+        published: edit.published,
+        updated_at: Some(now),
+    };
+    store::update_course(conn, course.id, &changes).map_err(CourseError::from)
+}
+
+/// One catalog page as everyone in its scope sees it: two queries and the stats row.
+fn read_catalog_page(conn: &mut DbConnection, key: &PageKey, page: Pagination) -> Result<SharedPage, CourseError> {
+    let (rows, total) = store::catalog(conn, key.scope, key.q.as_deref(), page)?;
+    let ids: Vec<CourseId> = rows.iter().map(|r| r.id).collect();
+    let mut teachers = store::teachers_of(conn, &ids)?;
+    let items = rows
+        .into_iter()
+        .map(|r| CourseItem {
+            enrolled: false,
+            teachers: teachers.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            title: r.title,
+            summary: r.summary,
+            published: r.published,
+        })
+        .collect();
+    Ok(SharedPage { items, total })
+}
+
+impl CourseState {
+    /// Published courses, plus a teacher's own drafts; `q` searches titles. Served from this
+    /// process's catalog copy when it is fresh (see `catalog_cache.rs`).
+    pub async fn catalog(
+        &self,
+        user: &AuthUser,
+        search: SearchText,
+        page: Pagination,
+    ) -> Result<Paginated<CourseItem>, CourseError> {
+        let scope = match user.role {
+            Role::Teacher => CatalogScope::PublishedOrTaughtBy(user.id),
+            Role::Student => CatalogScope::Published,
+        };
+        let key = PageKey { scope, q: search.into_inner(), page: page.page, per_page: page.per_page };
+        let student = (user.role == Role::Student).then_some(user.id);
+        let now = self.clock.now();
+        let mut shared = self.catalog.page(&key, now);
+        let mut enrolled = student.and_then(|s| self.catalog.enrollments(s, now));
+        if shared.is_none() || (student.is_some() && enrolled.is_none()) {
+            let tickets = self.catalog.tickets();
+            let (query_key, want_page, want_enrolled) = (key.clone(), shared.is_none(), enrolled.is_none());
+            let (fetched_page, fetched_enrolled) = self
+                .db
+                .run(move |conn| {
+                    let page_read = if want_page { Some(read_catalog_page(conn, &query_key, page)?) } else { None };
+                    let enrolled_read = match (student, want_enrolled) {
+                        (Some(s), true) => Some(store::enrollments_of(conn, s)?),
+                        _ => None,
+                    };
+                    Ok::<_, CourseError>((page_read, enrolled_read))
+                })
+                .await?;
+            if let Some(p) = fetched_page {
+                let p = Arc::new(p);
+                self.catalog.keep_page(tickets, key, Arc::clone(&p), now);
+                shared = Some(p);
+            }
+            if let (Some(s), Some(e)) = (student, fetched_enrolled) {
+                let e = Arc::new(e);
+                self.catalog.keep_enrollments(tickets, s, Arc::clone(&e), now);
+                enrolled = Some(e);
+            }
+        }
+        let shared = shared.ok_or(CourseError::NotVisible)?;
+        let items = shared
+            .items
+            .iter()
+            .map(|c| CourseItem { enrolled: enrolled.as_ref().is_some_and(|e| e.contains(&c.id)), ..c.clone() })
+            .collect();
+        Ok(Paginated::new(items, page, shared.total))
+    }
+
+    pub async fn create_course(&self, teacher: &Teacher, draft: CourseDraft) -> Result<CourseView, CourseError> {
+        let now = self.now();
+        let teacher = teacher.clone();
+        let created = self.db.run(move |conn| write_tx(conn, |conn| create(conn, &teacher, draft, now))).await;
+        self.catalog.courses_changed();
+        created
+    }
+
+    pub async fn course(&self, user: &AuthUser, id: CourseId) -> Result<CourseView, CourseError> {
+        let user = user.clone();
+        self.db
+            .run(move |conn| {
+                let standing = access::standing(conn, id, &user)?;
+                view(conn, &standing)
+            })
+            .await
+    }
+
+    /// The course page: the course, and as the caller's standing allows, its materials (teachers
+    /// and enrolled students) and its students (teachers), in one hand-off.
+    pub async fn course_page(&self, user: &AuthUser, id: CourseId) -> Result<CoursePageView, CourseError> {
+        let user = user.clone();
+        let first = Pagination { page: 1, per_page: 100 };
+        self.db
+            .run(move |conn| {
+                let standing = access::standing(conn, id, &user)?;
+                let course = view(conn, &standing)?;
+                let (is_teacher, is_enrolled) = (standing.is_teacher(), standing.is_enrolled());
+                let (materials, students) = match standing {
+                    Standing::Teacher(teacher) => {
+                        let students = enrollments::list(conn, &teacher, first)?;
+                        (materials::list(conn, &teacher.into(), first)?.items, students)
+                    }
+                    Standing::Enrolled(enrolled) => {
+                        (materials::list(conn, &enrolled.into(), first)?.items, Paginated::new(Vec::new(), first, 0))
+                    }
+                    Standing::Visitor(_) => (Vec::new(), Paginated::new(Vec::new(), first, 0)),
+                };
+                Ok(CoursePageView {
+                    course,
+                    is_teacher,
+                    is_enrolled,
+                    materials,
+                    student_total: students.total,
+                    students: students.items,
+                })
+            })
+            .await
+    }
+
+    /// Changes a course; only a teacher of it may, and only then is the input's 422 told.
+    pub async fn update_course(
+        &self,
+        user: &AuthUser,
+        id: CourseId,
+        edit: Parsed<CourseEdit>,
+    ) -> Result<CourseView, CourseError> {
+        let now = self.now();
+        let user = user.clone();
+        let updated = self
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn: &mut DbConnection| {
+                    let course = access::standing(conn, id, &user)?.teacher()?;
+                    update(conn, &course, edit?, now)?;
+                    let standing = access::standing(conn, id, &user)?;
+                    view(conn, &standing)
+                })
+            })
+            .await;
+        self.catalog.courses_changed();
+        updated
+    }
+}
