@@ -2,16 +2,16 @@
 //! honestly; `access.rs` and the services give it meaning. The functions are this crate's own:
 //! other crates reach courses through `access.rs` and the services, with a capability.
 
+use crate::views::PersonRef;
 use diesel::prelude::*;
 use lectern_common::db::{DbConnection, MultiBackend};
 use lectern_common::ids::{CourseId, MaterialId, UserId};
 use lectern_common::pagination::Pagination;
-use lectern_common::schema::{catalog_stats, course_teachers, courses, enrollments, materials, users};
-use crate::views::PersonRef;
 use lectern_common::role_column::RoleColumn;
+use lectern_common::schema::{catalog_stats, course_teachers, courses, enrollments, materials, users};
 use std::collections::{HashMap, HashSet};
-use token_claims::Role;
 use time::PrimitiveDateTime;
+use token_claims::Role;
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
@@ -175,7 +175,12 @@ pub(crate) fn update_course(conn: &mut DbConnection, id: CourseId, changes: &Cou
 
 /// Enrolls a student; false when they already were. The insert runs in a savepoint, so losing a
 /// race to a concurrent enrollment does not abort the caller's transaction (PostgreSQL would).
-pub(crate) fn enroll(conn: &mut DbConnection, course: CourseId, student: UserId, now: PrimitiveDateTime) -> QueryResult<bool> {
+pub(crate) fn enroll(
+    conn: &mut DbConnection,
+    course: CourseId,
+    student: UserId,
+    now: PrimitiveDateTime,
+) -> QueryResult<bool> {
     if enrolled_at(conn, course, student)?.is_some() {
         return Ok(false);
     }

@@ -29,6 +29,8 @@ pub mod web_config;
 
 pub use config::{Config, ConfigError};
 pub use db::{Db, DbConnection, DbError};
-pub use extract::{AuthUser, CallerRole, Identity, MaybeAuthUser, Page, PageStudent, PageTeacher, PageUser, Student, Teacher};
+pub use extract::{
+    AuthUser, CallerRole, Identity, MaybeAuthUser, Page, PageStudent, PageTeacher, PageUser, Student, Teacher,
+};
 pub use page::PageCtx;
 pub use problem::Problem;

@@ -13,7 +13,9 @@ use diesel::sqlite::Sqlite;
 use token_claims::Role;
 
 /// A [`Role`] stored in a `Text` column (`teacher`, `student`: the claim values).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
 #[diesel(sql_type = Text)]
 pub struct RoleColumn(pub Role);
 
@@ -101,8 +103,11 @@ mod tests {
         }
         let stored: Vec<String> = people::table.order(people::id).select(people::role).load(&mut conn).unwrap();
         assert_eq!(stored, ["teacher", "student"], "stored as the claim values");
-        let students: Vec<i32> =
-            people::table.filter(people::role.eq(RoleColumn(Role::Student))).select(people::id).load(&mut conn).unwrap();
+        let students: Vec<i32> = people::table
+            .filter(people::role.eq(RoleColumn(Role::Student)))
+            .select(people::id)
+            .load(&mut conn)
+            .unwrap();
         assert_eq!(students, [2]);
         let read: RoleColumn = people::table.find(1).select(people::role).first(&mut conn).unwrap();
         assert_eq!(Role::from(read), Role::Teacher);

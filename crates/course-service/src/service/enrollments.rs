@@ -2,7 +2,7 @@
 //! enrolls a student by email, removes one, and lists them; staff read the roster.
 
 use super::{CourseState, Parsed};
-use crate::access::{self, Course, EnrolledIn, Standing, StaffOf, TeacherOf};
+use crate::access::{self, Course, EnrolledIn, StaffOf, Standing, TeacherOf};
 use crate::domain::EnrollmentCode;
 use crate::error::CourseError;
 use crate::store;
@@ -109,7 +109,8 @@ impl CourseState {
                 write_tx(conn, |conn: &mut DbConnection| {
                     let course = access::standing(conn, id, &user)?.teacher()?;
                     // Teachers never enroll themselves; a teacher of the course enrolls students by email.
-                    let email = email?.ok_or(CourseError::Forbidden("teachers do not enroll; add a student by email"))?;
+                    let email =
+                        email?.ok_or(CourseError::Forbidden("teachers do not enroll; add a student by email"))?;
                     let email = email.trim().to_lowercase();
                     let student = store::find_student_by_email(conn, &email)?
                         .ok_or_else(|| CourseError::invalid("student_email", "no student has this email"))?;
@@ -131,7 +132,9 @@ impl CourseState {
                     Standing::Teacher(course) => remove(conn, &course, student),
                     Standing::Enrolled(enrolled) if enrolled.user() == student => leave(conn, &enrolled),
                     // A student asking to end their own enrollment where there is none.
-                    Standing::Visitor(_) if user.role == Role::Student && user.id == student => Err(CourseError::NotFound),
+                    Standing::Visitor(_) if user.role == Role::Student && user.id == student => {
+                        Err(CourseError::NotFound)
+                    }
                     Standing::Enrolled(_) | Standing::Visitor(_) => Err(CourseError::Forbidden(
                         "only a teacher of this course, or the student, may end an enrollment",
                     )),

@@ -92,7 +92,11 @@ pub fn delete(conn: &mut DbConnection, material: &TeacherOf<MaterialRow>) -> Res
 }
 
 /// A material *for* this user: through its course's visibility and the caller's standing.
-fn find(conn: &mut DbConnection, at: MaterialAt, user: &AuthUser) -> Result<(MaterialRow, access::Standing), CourseError> {
+fn find(
+    conn: &mut DbConnection,
+    at: MaterialAt,
+    user: &AuthUser,
+) -> Result<(MaterialRow, access::Standing), CourseError> {
     let row = store::find_material(conn, at.id)?.ok_or(CourseError::NotFound)?;
     if at.course.is_some_and(|course| course != row.course_id) {
         return Err(CourseError::NotFound);

@@ -13,10 +13,10 @@ pub mod assignments;
 pub mod grades;
 pub mod submissions;
 
+use crate::domain::Points;
 use crate::error::GradingError;
 use crate::store::{GradeRow, HistoryRow};
 use crate::views::{GradeView, HistoryItem};
-use crate::domain::Points;
 use course_service::views::PersonRef;
 use lectern_common::DbError;
 use lectern_common::db::{Db, DbConnection, rfc3339, to_db_time, write_tx};

@@ -185,7 +185,9 @@ impl GradingState {
                 let (assignment, standing) = assignment_for(conn, id, &user)?;
                 let (is_teacher, is_enrolled) = (standing.is_teacher(), standing.is_enrolled());
                 let page = match standing {
-                    Standing::Teacher(teacher) => latest(conn, &StaffOf::from(teacher).over(assignment.clone())?, page)?,
+                    Standing::Teacher(teacher) => {
+                        latest(conn, &StaffOf::from(teacher).over(assignment.clone())?, page)?
+                    }
                     Standing::Enrolled(enrolled) => own(conn, &enrolled.over(assignment.clone())?, page)?,
                     // A visitor is no member: the refusal is the one `member()` gives.
                     visitor @ Standing::Visitor(_) => {
@@ -212,10 +214,13 @@ impl GradingState {
                 let (grade, history) = match &access {
                     SubmissionAccess::Grader(g) => {
                         let first = Pagination { page: 1, per_page: 100 };
-                        let history = if with_history { store::history_of(conn, g.row.id, first)?.0 } else { Vec::new() };
+                        let history =
+                            if with_history { store::history_of(conn, g.row.id, first)?.0 } else { Vec::new() };
                         (store::grade_of(conn, id)?, history)
                     }
-                    SubmissionAccess::Owner(o) if o.assignment.grades_released => (store::grade_of(conn, id)?, Vec::new()),
+                    SubmissionAccess::Owner(o) if o.assignment.grades_released => {
+                        (store::grade_of(conn, id)?, Vec::new())
+                    }
                     SubmissionAccess::Owner(_) => (None, Vec::new()),
                 };
                 let s = &access.submission().row;
