@@ -18,6 +18,8 @@ on_both_backends!(
     malformed_ids_are_not_found,
     the_course_journey_in_pages,
     the_catalog_copy_is_fresh_here_and_within_two_seconds_elsewhere,
+    pages_and_the_api_share_one_input_rule_and_one_role_rule,
+    a_caller_who_may_not_act_learns_nothing_from_a_422,
 );
 
 async fn a_teacher_builds_a_course_and_a_student_reads_it(backend: Backend) {
@@ -396,4 +398,63 @@ async fn the_catalog_copy_is_fresh_here_and_within_two_seconds_elsewhere(backend
     assert_eq!(total(&here).await, (1, Some(true)), "enrolling shows at once here");
     elsewhere.advance(2);
     assert_eq!(total(&elsewhere).await, (1, Some(true)));
+}
+
+/// One input convention and one role rule for both shells: the same 422 naming the same field,
+/// and the same 403 with the same words, whether the API or a page is asked.
+async fn pages_and_the_api_share_one_input_rule_and_one_role_rule(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let app = &cast.app;
+    let long = "a".repeat(201);
+    let resp = app.get(&format!("/api/courses?q={long}"), Some(&cast.enrolled.access_token)).await;
+    assert_eq!(resp.status(), 422);
+    assert_eq!(TestApp::problem(resp).await["errors"][0]["field"], "q");
+    let mut grace = Browser::new(app);
+    grace.sign_in("grace@example.org", STUDENT_PASSWORD).await;
+    let resp = grace.get(&format!("/courses?q={long}")).await;
+    assert_eq!(resp.status(), 422, "the page no longer cuts the search silently");
+    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "an error page");
+    assert!(resp.text().await.unwrap().contains("q: must be at most 200 characters"));
+    grace.page(&format!("/courses?q={}", "é".repeat(200))).await;
+
+    // A student is refused a teacher's page, and a teacher a student's, as the API refuses them.
+    let api = app.post_json("/api/courses", Some(&cast.enrolled.access_token), &json!({"title": "Mine"})).await;
+    assert_eq!(api.status(), 403);
+    let words = TestApp::problem(api).await["detail"].as_str().unwrap().to_owned();
+    let page = grace.get("/courses/new").await;
+    assert_eq!(page.status(), 403);
+    assert!(page.text().await.unwrap().contains(&words), "the page says what the API says: {words}");
+    let (_, token) = grace.page("/courses").await;
+    let form = grace.post_form("/courses", &[("csrf_token", &token), ("title", "Mine")]).await;
+    assert_eq!(form.status(), 403);
+    let gradebook = grace.get(&format!("/grading/courses/{}/gradebook", cast.course_id())).await;
+    assert_eq!(gradebook.status(), 403);
+    let mut ada = Browser::new(app);
+    ada.sign_in("ada@example.org", TEACHER_PASSWORD).await;
+    let api = app.get("/api/grading/me/grades", Some(&cast.teacher.access_token)).await;
+    let words = TestApp::problem(api).await["detail"].as_str().unwrap().to_owned();
+    let page = ada.get("/grading/me/grades").await;
+    assert_eq!(page.status(), 403);
+    assert!(page.text().await.unwrap().contains(&words), "{words}");
+    let mine: Value = app.get("/api/courses", Some(&cast.teacher.access_token)).await.json().await.unwrap();
+    assert_eq!(mine["total"], 1, "nothing was created");
+}
+
+/// Input errors surface only after the access check, on course-service as on grading-service: a
+/// caller who may not change a course or add to it is refused before their input is judged.
+async fn a_caller_who_may_not_act_learns_nothing_from_a_422(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let app = &cast.app;
+    let course = format!("/api/courses/{}", cast.course_id());
+    let materials = format!("{course}/materials");
+    let bad_course = json!({"title": ""});
+    let bad_material = json!({"title": "", "body_markdown": "x"});
+    for ((who, token), want) in cast.columns().into_iter().zip([422, 403, 403, 403, 401]) {
+        assert_eq!(app.patch_json(&course, token, &bad_course).await.status().as_u16(), want, "edit: {who}");
+        assert_eq!(app.post_json(&materials, token, &bad_material).await.status().as_u16(), want, "add: {who}");
+    }
+    let draft = app.create_course(&cast.teacher, "Draft", false).await;
+    let draft = format!("/api/courses/{}", draft["id"].as_str().unwrap());
+    let resp = app.patch_json(&draft, Some(&cast.other_teacher.access_token), &bad_course).await;
+    assert_eq!(resp.status(), 404, "an unseen course stays unseen, whatever the body");
 }
