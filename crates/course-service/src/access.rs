@@ -242,17 +242,9 @@ pub fn teacher_of(
     standing(conn, course, teacher.user())?.teacher()
 }
 
-/// [`standing`] for a student's action in the course: enrolled, or 403 (404 when unseen).
-pub fn enrolled_in(
-    conn: &mut DbConnection,
-    course: CourseId,
-    student: &lectern_common::Student,
-) -> Result<EnrolledIn<Course>, CourseError> {
-    standing(conn, course, student.user())?.enrolled()
-}
-
 /// The courses `user` is staff of, as a subquery (`course_id IN (...)`): for scoped queries
-/// elsewhere (grading's submissions) that must not repeat what "staff" means.
+/// elsewhere (grading's submissions) that must not repeat what "staff" means. It says what
+/// [`standing`]'s `teaches` says; when staff gain roles (graders), both change here together.
 pub fn staff_courses(user: UserId) -> StaffCourses {
     course_teachers::table.filter(course_teachers::teacher_id.eq(user)).select(course_teachers::course_id)
 }
