@@ -437,4 +437,58 @@ async fn standby_reads_see_every_acknowledged_write_and_writers_read_the_primary
     );
     assert_eq!(stale, 0, "a read right after a commit missed it on the standby");
     assert!(!ada_on_standby && grace_on_standby);
+
+    // The application on the formation: catalog pages come from the standby; the course a teacher
+    // just created is in the catalog she and a student read right after.
+    let kek = tempfile::tempdir().unwrap();
+    let read_url = formation.read_url();
+    let app =
+        spawn_on(TestDb::external(&formation.url(), kek.path()), move |c| c.database_read_url = Some(read_url)).await;
+    let (teacher, student) = (app.teacher("Ada").await, app.student("Grace").await);
+    // Index and sequential scans of `courses` counted by one server: a standby counts its own.
+    let scans = |url: String| async move {
+        tokio::task::spawn_blocking(move || {
+            #[derive(QueryableByName)]
+            struct Scans {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let mut conn = diesel::PgConnection::establish(&url).unwrap();
+            diesel::sql_query(
+                "SELECT (COALESCE(SUM(seq_scan), 0) + COALESCE(SUM(idx_scan), 0))::bigint AS n \
+                 FROM pg_stat_user_tables WHERE relname = 'courses'",
+            )
+            .get_result::<Scans>(&mut conn)
+            .unwrap()
+            .n
+        })
+        .await
+        .unwrap()
+    };
+    let standby_url =
+        formation.read_url().replace("target_session_attrs=prefer-standby", "target_session_attrs=standby");
+    let (standby_before, primary_before) = (scans(standby_url.clone()).await, scans(formation.url()).await);
+    for n in 0..20 {
+        // A different search each time: past this process's catalog copy, to the database.
+        let resp = app.get(&format!("/api/courses?q=zz{n}"), Some(&student.access_token)).await;
+        assert_eq!(resp.status(), 200);
+    }
+    // Statistics reach the views within their flush interval; poll them (bounded), never sleep.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut standby_scans = scans(standby_url.clone()).await - standby_before;
+    while standby_scans < 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        standby_scans = scans(standby_url.clone()).await - standby_before;
+    }
+    let primary_scans = scans(formation.url()).await - primary_before;
+    println!("20 catalog misses: {standby_scans} scans of courses on the standby, {primary_scans} on the primary");
+    assert!(standby_scans >= 20, "catalog reads served by the standby: {standby_scans}");
+    assert!(primary_scans < 20, "not by the primary: {primary_scans}");
+    let created = app.create_course(&teacher, "Replicated Rust", true).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    for (who, token) in [("the teacher who wrote", &teacher.access_token), ("a student", &student.access_token)] {
+        let page: serde_json::Value = app.get("/api/courses?q=Replicated", Some(token)).await.json().await.unwrap();
+        assert!(page["items"].as_array().unwrap().iter().any(|c| c["id"] == id.as_str()), "{who} sees it at once");
+        assert_eq!(app.get(&format!("/api/courses/{id}"), Some(token)).await.status(), 200, "{who}");
+    }
 }

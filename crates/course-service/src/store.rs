@@ -269,6 +269,11 @@ pub(crate) fn find_material(conn: &mut DbConnection, id: MaterialId) -> QueryRes
     materials::table.find(id).select(MaterialRow::as_select()).first(conn).optional()
 }
 
+/// Which course a material belongs to (the access decision needs no more of it).
+pub(crate) fn material_course(conn: &mut DbConnection, id: MaterialId) -> QueryResult<Option<CourseId>> {
+    materials::table.find(id).select(materials::course_id).first(conn).optional()
+}
+
 pub(crate) fn insert_material(conn: &mut DbConnection, row: &MaterialRow) -> QueryResult<()> {
     diesel::insert_into(materials::table).values(row).execute(conn).map(drop)
 }

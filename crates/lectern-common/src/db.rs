@@ -438,6 +438,27 @@ impl Db {
         }
     }
 
+    /// An access decision on the primary, then the reading it allows, on a standby when
+    /// `LECTERN_DATABASE_READ_URL` is set (two hand-offs), or in the same hand-off otherwise. What
+    /// `decide` returns (a capability) is all `read` may rely on.
+    pub async fn decide_then_read<C, T, E>(
+        &self,
+        reader: UserId,
+        decide: impl FnOnce(&mut DbConnection) -> Result<C, E> + Send + 'static,
+        read: impl FnOnce(&mut DbConnection, C) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        C: Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        if self.reads.is_none() {
+            return self.run(move |conn| decide(conn).and_then(|decided| read(conn, decided))).await;
+        }
+        let decided = self.run(decide).await?;
+        self.run_read(Some(reader), move |conn| read(conn, decided)).await
+    }
+
     /// Whether reads may go to standbys.
     pub fn has_standby_reads(&self) -> bool {
         self.reads.is_some()

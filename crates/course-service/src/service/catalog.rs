@@ -102,9 +102,10 @@ impl CourseState {
         if shared.is_none() || (student.is_some() && enrolled.is_none()) {
             let tickets = self.catalog.tickets();
             let (query_key, want_page, want_enrolled) = (key.clone(), shared.is_none(), enrolled.is_none());
+            // Nothing here decides access (a course page checks again): a standby may answer.
             let (fetched_page, fetched_enrolled) = self
                 .db
-                .run(move |conn| {
+                .run_read(Some(user.id), move |conn| {
                     let page_read = if want_page { Some(read_catalog_page(conn, &query_key, page)?) } else { None };
                     let enrolled_read = match (student, want_enrolled) {
                         (Some(s), true) => Some(store::enrollments_of(conn, s)?),
@@ -136,50 +137,50 @@ impl CourseState {
     pub async fn create_course(&self, teacher: &Teacher, draft: CourseDraft) -> Result<CourseView, CourseError> {
         let now = self.now();
         let teacher = teacher.clone();
-        let created = self.db.run(move |conn| write_tx(conn, |conn| create(conn, &teacher, draft, now))).await;
+        let created =
+            self.db.run_write(teacher.id, move |conn| write_tx(conn, |conn| create(conn, &teacher, draft, now))).await;
         self.catalog.courses_changed();
         created
     }
 
     pub async fn course(&self, user: &AuthUser, id: CourseId) -> Result<CourseView, CourseError> {
-        let user = user.clone();
-        self.db
-            .run(move |conn| {
-                let standing = access::standing(conn, id, &user)?;
-                view(conn, &standing)
-            })
-            .await
+        let (reader, user) = (user.id, user.clone());
+        self.db.decide_then_read(reader, move |conn| access::standing(conn, id, &user), |conn, s| view(conn, &s)).await
     }
 
     /// The course page: the course, and as the caller's standing allows, its materials (teachers
     /// and enrolled students) and its students (teachers), in one hand-off.
     pub async fn course_page(&self, user: &AuthUser, id: CourseId) -> Result<CoursePageView, CourseError> {
-        let user = user.clone();
+        let (reader, user) = (user.id, user.clone());
         let first = Pagination { page: 1, per_page: 100 };
         self.db
-            .run(move |conn| {
-                let standing = access::standing(conn, id, &user)?;
-                let course = view(conn, &standing)?;
-                let (is_teacher, is_enrolled) = (standing.is_teacher(), standing.is_enrolled());
-                let (materials, students) = match standing {
-                    Standing::Teacher(teacher) => {
-                        let students = enrollments::list(conn, &teacher, first)?;
-                        (materials::list(conn, &teacher.into(), first)?.items, students)
-                    }
-                    Standing::Enrolled(enrolled) => {
-                        (materials::list(conn, &enrolled.into(), first)?.items, Paginated::new(Vec::new(), first, 0))
-                    }
-                    Standing::Visitor(_) => (Vec::new(), Paginated::new(Vec::new(), first, 0)),
-                };
-                Ok(CoursePageView {
-                    course,
-                    is_teacher,
-                    is_enrolled,
-                    materials,
-                    student_total: students.total,
-                    students: students.items,
-                })
-            })
+            .decide_then_read(
+                reader,
+                move |conn| access::standing(conn, id, &user),
+                move |conn, standing| {
+                    let course = view(conn, &standing)?;
+                    let (is_teacher, is_enrolled) = (standing.is_teacher(), standing.is_enrolled());
+                    let (materials, students) = match standing {
+                        Standing::Teacher(teacher) => {
+                            let students = enrollments::list(conn, &teacher, first)?;
+                            (materials::list(conn, &teacher.into(), first)?.items, students)
+                        }
+                        Standing::Enrolled(enrolled) => (
+                            materials::list(conn, &enrolled.into(), first)?.items,
+                            Paginated::new(Vec::new(), first, 0),
+                        ),
+                        Standing::Visitor(_) => (Vec::new(), Paginated::new(Vec::new(), first, 0)),
+                    };
+                    Ok(CoursePageView {
+                        course,
+                        is_teacher,
+                        is_enrolled,
+                        materials,
+                        student_total: students.total,
+                        students: students.items,
+                    })
+                },
+            )
             .await
     }
 
@@ -194,7 +195,7 @@ impl CourseState {
         let user = user.clone();
         let updated = self
             .db
-            .run(move |conn| {
+            .run_write(user.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     let course = access::standing(conn, id, &user)?.teacher()?;
                     update(conn, &course, edit?, now)?;

@@ -78,7 +78,7 @@ impl CourseState {
         let now = self.now();
         let outcome = self
             .db
-            .run(move |conn| {
+            .run_write(student.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     let standing = access::standing(conn, id, student.user())?;
                     let typed = code?;
@@ -105,7 +105,7 @@ impl CourseState {
         let now = self.now();
         let outcome = self
             .db
-            .run(move |conn| {
+            .run_write(user.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     let course = access::standing(conn, id, &user)?.teacher()?;
                     // Teachers never enroll themselves; a teacher of the course enrolls students by email.
@@ -127,7 +127,7 @@ impl CourseState {
     pub async fn unenroll(&self, user: &AuthUser, id: CourseId, student: UserId) -> Result<(), CourseError> {
         let user = user.clone();
         self.db
-            .run(move |conn| {
+            .run_write(user.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| match access::standing(conn, id, &user)? {
                     Standing::Teacher(course) => remove(conn, &course, student),
                     Standing::Enrolled(enrolled) if enrolled.user() == student => leave(conn, &enrolled),

@@ -91,6 +91,20 @@ pub fn delete(conn: &mut DbConnection, material: &TeacherOf<MaterialRow>) -> Res
     store::delete_material(conn, material.id).map_err(CourseError::from)
 }
 
+/// The caller's standing to a material's course (on the primary: an access decision).
+fn standing_for(conn: &mut DbConnection, at: MaterialAt, user: &AuthUser) -> Result<access::Standing, CourseError> {
+    let course = store::material_course(conn, at.id)?.ok_or(CourseError::NotFound)?;
+    if at.course.is_some_and(|wanted| wanted != course) {
+        return Err(CourseError::NotFound);
+    }
+    access::standing(conn, course, user)
+}
+
+/// The material itself, read where reads may go; gone in between is 404.
+fn read_row(conn: &mut DbConnection, at: MaterialAt) -> Result<MaterialRow, CourseError> {
+    store::find_material(conn, at.id)?.ok_or(CourseError::NotFound)
+}
+
 /// A material *for* this user: through its course's visibility and the caller's standing.
 fn find(
     conn: &mut DbConnection,
@@ -112,12 +126,13 @@ impl CourseState {
         id: CourseId,
         page: Pagination,
     ) -> Result<Paginated<MaterialItem>, CourseError> {
-        let user = user.clone();
+        let (reader, user) = (user.id, user.clone());
         self.db
-            .run(move |conn| {
-                let course = access::standing(conn, id, &user)?.member()?;
-                list(conn, &course, page)
-            })
+            .decide_then_read(
+                reader,
+                move |conn| access::standing(conn, id, &user)?.member(),
+                move |conn, course| list(conn, &course, page),
+            )
             .await
     }
 
@@ -130,7 +145,7 @@ impl CourseState {
         let now = self.now();
         let user = user.clone();
         self.db
-            .run(move |conn| {
+            .run_write(user.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     let course = access::standing(conn, course, &user)?.teacher()?;
                     add(conn, &course, draft?, now)
@@ -141,26 +156,30 @@ impl CourseState {
 
     /// One material, for the course's teachers and enrolled students.
     pub async fn material(&self, user: &AuthUser, at: MaterialAt) -> Result<MaterialView, CourseError> {
-        let user = user.clone();
+        let (reader, user) = (user.id, user.clone());
         self.db
-            .run(move |conn| {
-                let (row, standing) = find(conn, at, &user)?;
-                Ok(standing.member()?.over(row)?.into_object().into())
-            })
+            .decide_then_read(
+                reader,
+                move |conn| standing_for(conn, at, &user)?.member(),
+                move |conn, course| Ok(course.over(read_row(conn, at)?)?.into_object().into()),
+            )
             .await
     }
 
     /// The material page: the material and its course, in one hand-off.
     pub async fn material_page(&self, user: &AuthUser, at: MaterialAt) -> Result<MaterialPageView, CourseError> {
-        let user = user.clone();
+        let (reader, user) = (user.id, user.clone());
         self.db
-            .run(move |conn| {
-                let (row, standing) = find(conn, at, &user)?;
-                let course = catalog::view(conn, &standing)?;
-                let is_teacher = standing.is_teacher();
-                let material = standing.member()?.over(row)?.into_object().into();
-                Ok(MaterialPageView { course, material, is_teacher })
-            })
+            .decide_then_read(
+                reader,
+                move |conn| standing_for(conn, at, &user),
+                move |conn, standing| {
+                    let course = catalog::view(conn, &standing)?;
+                    let is_teacher = standing.is_teacher();
+                    let material = standing.member()?.over(read_row(conn, at)?)?.into_object().into();
+                    Ok(MaterialPageView { course, material, is_teacher })
+                },
+            )
             .await
     }
 
@@ -173,7 +192,7 @@ impl CourseState {
         let now = self.now();
         let user = user.clone();
         self.db
-            .run(move |conn| {
+            .run_write(user.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     let (row, standing) = find(conn, at, &user)?;
                     let material = standing.teacher()?.over(row)?;
@@ -187,7 +206,7 @@ impl CourseState {
     pub async fn delete_material(&self, user: &AuthUser, at: MaterialAt) -> Result<CourseId, CourseError> {
         let user = user.clone();
         self.db
-            .run(move |conn| {
+            .run_write(user.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     let (row, standing) = find(conn, at, &user)?;
                     let material = standing.teacher()?.over(row)?;
