@@ -146,6 +146,7 @@ start_server() { # backend database-url
     port=$(free_port)
     BASE="http://127.0.0.1:$port"
     LECTERN_ADDR="127.0.0.1:$port" LECTERN_PUBLIC_URL="$BASE" LECTERN_DATABASE_URL="$2" LECTERN_LOG=warn \
+        LECTERN_KEY_ENCRYPTION_KEY_FILE="$RAW/kek-$1" \
         "$LECTERN" serve all >"$RAW/server-$1.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 300); do
