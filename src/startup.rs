@@ -62,6 +62,7 @@ pub struct Application {
 }
 
 /// Everything start-up builds before the server exists; tests reach into it too.
+#[derive(Clone)]
 pub struct Parts {
     pub db: Db,
     pub auth: Option<Arc<AuthState>>,

@@ -141,23 +141,47 @@ pub async fn spawn_on(db: TestDb, tweak: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         lectern_common::telemetry::init("info", lectern_common::config::LogFormat::Text);
     }
+    let started = launch(&db, ServiceSet::All, tweak).await;
+    let auth = started.parts.auth.expect("auth state");
+    let api = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    TestApp {
+        address: started.address,
+        clock: started.clock,
+        config: started.config,
+        db: started.parts.db,
+        auth,
+        revoked: started.parts.revoked,
+        api,
+        handle: started.handle,
+        _db: db,
+    }
+}
+
+/// A running server and what start-up built for it.
+struct Launched {
+    address: String,
+    config: Config,
+    clock: ManualClock,
+    /// Start-up's handles (the database, auth-core's state, the revoked set), for tests to reach in.
+    parts: Parts,
+    handle: actix_web::dev::ServerHandle,
+}
+
+/// Starts the services `which` on `db`, on a random port, with a manual clock.
+async fn launch(db: &TestDb, which: ServiceSet, tweak: impl FnOnce(&mut Config)) -> Launched {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let address = format!("http://127.0.0.1:{port}");
+    let address = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
     let mut config = base_config(db.url());
     config.public_url = address.clone();
     config.key_encryption_key_file = Some(db.kek_path());
     tweak(&mut config);
     let clock = ManualClock::new(start_time());
     let dyn_clock: Arc<dyn Clock> = Arc::new(clock.clone());
-    let parts: Parts = prepare(&config, Arc::clone(&dyn_clock), ServiceSet::All).await.expect("prepare");
-    let auth = parts.auth.clone().expect("auth state");
-    let (db_handle, revoked) = (parts.db.clone(), parts.revoked.clone());
-    let app = Application::from_parts(config.clone(), dyn_clock, ServiceSet::All, parts, listener).expect("build app");
+    let parts: Parts = prepare(&config, Arc::clone(&dyn_clock), which).await.expect("prepare");
+    let app = Application::from_parts(config.clone(), dyn_clock, which, parts.clone(), listener).expect("build app");
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    let api = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    TestApp { address, clock, config, db: db_handle, auth, revoked, api, handle, _db: db }
+    Launched { address, config, clock, parts, handle }
 }
 
 /// One service on its own, as a process of the split shape runs it (here inside the test
@@ -187,19 +211,8 @@ impl Drop for ServiceApp {
 }
 
 pub async fn spawn_service(db: TestDb, which: ServiceSet, tweak: impl FnOnce(&mut Config)) -> ServiceApp {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
-    let mut config = base_config(db.url());
-    config.public_url = address.clone();
-    config.key_encryption_key_file = Some(db.kek_path());
-    tweak(&mut config);
-    let clock = ManualClock::new(start_time());
-    let dyn_clock: Arc<dyn Clock> = Arc::new(clock.clone());
-    let parts = prepare(&config, Arc::clone(&dyn_clock), which).await.expect("prepare");
-    let app = Application::from_parts(config, dyn_clock, which, parts, listener).expect("build service");
-    let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
-    ServiceApp { address, clock, handle, _db: db }
+    let started = launch(&db, which, tweak).await;
+    ServiceApp { address: started.address, clock: started.clock, handle: started.handle, _db: db }
 }
 
 /// Someone signed in through the API.

@@ -491,25 +491,49 @@ pub struct SecureForm<T, R = AuthUser> {
     pub form: T,
 }
 
+/// Which key a form's token is checked against.
+#[derive(Clone, Copy)]
+enum FormKey {
+    /// The service's own ([`Identity::csrf`]).
+    Service,
+    /// The sign-out button's ([`Identity::sign_out_csrf`]).
+    SignOut,
+}
+
+/// The checks every signed-in form passes, in order: the caller (role `R`), the origin, the
+/// session-bound token under `key`. Returns the caller and the body.
+async fn checked_form<R: CallerRole + 'static>(
+    req: HttpRequest,
+    body: impl std::future::Future<Output = Result<web::Bytes, actix_web::Error>>,
+    key: FormKey,
+) -> Result<(Page<R>, web::Bytes), actix_web::Error> {
+    let user = Page::<R>::from_request(&req, &mut Payload::None).await?;
+    let identity = req.app_data::<web::Data<Identity>>().ok_or_else(|| PageError(Problem::internal()))?;
+    if !csrf::same_origin(&req, &identity.public_origin) {
+        return Err(form_refused().into());
+    }
+    let body = body.await?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
+    let token = find_field(&pairs, csrf::FIELD).unwrap_or_default();
+    let key = match key {
+        FormKey::Service => &identity.csrf,
+        FormKey::SignOut => &identity.sign_out_csrf,
+    };
+    if !key.verify("session", &user.0.user().session.to_string(), token) {
+        return Err(form_refused().into());
+    }
+    Ok((user, body))
+}
+
 impl<T: DeserializeOwned + 'static, R: CallerRole + 'static> FromRequest for SecureForm<T, R> {
     type Error = actix_web::Error;
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
         let req = req.clone();
-        let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
-            let user = Page::<R>::from_request(&req, &mut Payload::None).await?;
-            let identity = req.app_data::<web::Data<Identity>>().ok_or_else(|| PageError(Problem::internal()))?;
-            if !csrf::same_origin(&req, &identity.public_origin) {
-                return Err(form_refused().into());
-            }
-            let body = body.await?;
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
-            let token = find_field(&pairs, csrf::FIELD).unwrap_or_default();
-            if !identity.csrf.verify("session", &user.0.user().session.to_string(), token) {
-                return Err(form_refused().into());
-            }
+            let (user, body) = checked_form::<R>(req, body, FormKey::Service).await?;
             Ok(SecureForm { user, form: parse_form(&body)? })
         })
     }
@@ -528,20 +552,10 @@ impl FromRequest for SignOutForm {
     type Future = LocalBoxFuture<'static, Result<Self, actix_web::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(req, payload);
         let req = req.clone();
-        let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
-            let user = PageUser::from_request(&req, &mut Payload::None).await?;
-            let identity = req.app_data::<web::Data<Identity>>().ok_or_else(|| PageError(Problem::internal()))?;
-            if !csrf::same_origin(&req, &identity.public_origin) {
-                return Err(form_refused().into());
-            }
-            let body = body.await?;
-            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).map_err(|_| form_refused())?;
-            let token = find_field(&pairs, csrf::FIELD).unwrap_or_default();
-            if !identity.sign_out_csrf.verify("session", &user.session.to_string(), token) {
-                return Err(form_refused().into());
-            }
+            let (user, _) = checked_form::<AuthUser>(req, body, FormKey::SignOut).await?;
             Ok(SignOutForm { user })
         })
     }
