@@ -1,4 +1,6 @@
-//! `lectern keys rotate|activate|list|retire`: the signing-key ring, while servers run.
+//! `lectern keys rotate|activate|list|retire`: the signing-key ring, while servers run. Every
+//! purpose has its own keys (access tokens; ID tokens in RS256 and in EdDSA): `rotate` publishes
+//! the next key of each, the other verbs act on the one key named.
 
 use anyhow::{Context, bail};
 use auth_core::AuthSettings;
@@ -10,7 +12,7 @@ use lectern_common::db::Db;
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
-    /// Publish the next signing key; it signs from ten minutes later, once every verifier knows it.
+    /// Publish the next key of every kind; they sign from ten minutes later, once every verifier knows them.
     Rotate,
     /// Make a published next key sign now (warns when verifiers may not have fetched it yet).
     Activate { kid: String },
@@ -30,20 +32,25 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
     db.migrate()?;
     let mut conn = db.get()?;
     let now = super::clock().now();
-    let lifetime = AuthSettings::from_config(config).token_lifetime();
+    let lifetimes = AuthSettings::from_config(config).key_lifetimes();
     let fail = |e: auth_core::AuthError| anyhow::anyhow!("{e}");
     match command {
         KeysCommand::Rotate => {
             // Sealing the new private key takes the key-encryption key: run this where auth-core runs.
             let path = config.key_encryption_key_path()?;
             let kek = Kek::load_or_create(&path).map_err(fail).with_context(|| path.display().to_string())?;
-            let (kid, activates_at) =
-                lectern_common::db::write_tx(&mut conn, |c| keys::rotate(c, &kek, now)).map_err(fail)?;
+            // Generated before the transaction: an RSA key takes a moment to make.
+            let prepared = keys::PreparedKey::all().map_err(fail)?;
+            let rotated = lectern_common::db::write_tx(&mut conn, |c| keys::rotate_prepared(c, &kek, prepared, now))
+                .map_err(fail)?;
             println!(
-                "published the next signing key {kid}; it signs from {} (every verifier has fetched it by then). \
-                 `lectern keys activate {kid}` starts it earlier.",
-                rfc3339(activates_at)
+                "published the next keys; they sign from {} (every verifier has fetched them by then):",
+                rfc3339(rotated.activates_at)
             );
+            for (slot, kid) in &rotated.keys {
+                println!("  {:<8}  {:<5}  {kid}", slot.purpose, slot.alg);
+            }
+            println!("`lectern keys activate KID` starts one earlier.");
         }
         KeysCommand::Activate { kid } => match keys::activate(&mut conn, &kid, now).map_err(fail)? {
             Ok(done) => {
@@ -60,7 +67,7 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
             Err(refusal) => bail!("{refusal}"),
         },
         KeysCommand::List => {
-            for k in keys::list(&mut conn, lifetime, now).map_err(fail)? {
+            for k in keys::list(&mut conn, lifetimes, now).map_err(fail)? {
                 let status = match k.status {
                     KeyStatus::Next { activates_at } => {
                         format!("next (published; signs from {})", rfc3339(activates_at))
@@ -73,10 +80,10 @@ pub async fn run(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
                         format!("previous (tokens live until {})", rfc3339(live_until))
                     }
                 };
-                println!("{}  {}  created {}  {}", k.kid, k.alg, rfc3339(k.created_at), status);
+                println!("{}  {:<8}  {:<5}  created {}  {}", k.kid, k.purpose, k.alg, rfc3339(k.created_at), status);
             }
         }
-        KeysCommand::Retire { kid } => match keys::retire(&mut conn, &kid, now, lifetime).map_err(fail)? {
+        KeysCommand::Retire { kid } => match keys::retire(&mut conn, &kid, now, lifetimes).map_err(fail)? {
             Ok(()) => println!("retired {kid}"),
             Err(refusal) => bail!("{refusal}"),
         },

@@ -34,42 +34,62 @@ async fn jwks(app: &TestApp) -> Value {
     resp.json().await.unwrap()
 }
 
+/// A fresh installation publishes one key of each kind: the access key (EdDSA) first, then the
+/// ID-token keys (RS256, which OpenID Connect requires, and EdDSA), each with its own kid.
 async fn jwks_lists_public_keys_only(backend: Backend) {
     let app = spawn_app(backend).await;
     let grace = app.student("Grace").await;
     let set = jwks(&app).await;
     let keys = set["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
-    let key = &keys[0];
-    assert_eq!(key["kty"], "OKP");
-    assert_eq!(key["crv"], "Ed25519");
-    assert_eq!(key["alg"], "EdDSA");
-    assert_eq!(key["use"], "sig");
-    assert_eq!(key["kid"].as_str().unwrap(), kid_of(&grace.access_token));
-    for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
-        assert!(key.get(private).is_none(), "private member {private} published");
+    let kinds: Vec<(&str, &str)> =
+        keys.iter().map(|k| (k["kty"].as_str().unwrap(), k["alg"].as_str().unwrap())).collect();
+    assert_eq!(kinds, [("OKP", "EdDSA"), ("RSA", "RS256"), ("OKP", "EdDSA")]);
+    let access = &keys[0];
+    assert_eq!(access["crv"], "Ed25519");
+    assert_eq!(access["kid"].as_str().unwrap(), kid_of(&grace.access_token));
+    for key in keys {
+        assert_eq!(key["use"], "sig");
+        for private in ["d", "p", "q", "dp", "dq", "qi", "k"] {
+            assert!(key.get(private).is_none(), "private member {private} published");
+        }
+        // The kid is the RFC 7638 thumbprint of the key.
+        let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.clone()).unwrap();
+        let thumbprint = match key["kty"].as_str() {
+            Some("RSA") => jwk.thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256).unwrap(),
+            _ => token_claims::jwk_thumbprint(&jwk).unwrap(),
+        };
+        assert_eq!(thumbprint, key["kid"].as_str().unwrap());
     }
-    // The kid is the RFC 7638 thumbprint of the key.
-    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.clone()).unwrap();
-    assert_eq!(token_claims::jwk_thumbprint(&jwk).unwrap(), key["kid"].as_str().unwrap());
+    use base64::Engine;
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(keys[1]["n"].as_str().unwrap()).unwrap();
+    assert_eq!(n.len() * 8, 2048, "a 2048-bit RSA modulus");
+    let mut kids: Vec<&str> = keys.iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    kids.dedup();
+    assert_eq!(kids.len(), 3, "each key has its own kid");
 }
 
-/// `lectern keys rotate`, then what the once-a-second reload does in a running server.
+/// `lectern keys rotate`, then what the once-a-second reload does in a running server; the
+/// next access key's kid.
 async fn rotate(app: &TestApp) -> String {
+    rotate_all(app).await.access_kid().unwrap().to_owned()
+}
+
+/// `lectern keys rotate`: the next key of every kind.
+pub async fn rotate_all(app: &TestApp) -> keys::Rotated {
     let (auth, now) = (app.auth.clone(), token_claims::Clock::now(&app.clock));
     app.db
         .run(move |conn| {
-            let (kid, _) = lectern_common::db::write_tx(conn, |c| keys::rotate(c, auth.keys.kek(), now))
+            let rotated = lectern_common::db::write_tx(conn, |c| keys::rotate(c, auth.keys.kek(), now))
                 .map_err(|e| lectern_common::DbError::Task(e.to_string()))?;
             auth.keys.reload(conn, now).map_err(|e| lectern_common::DbError::Task(e.to_string()))?;
-            Ok::<_, lectern_common::DbError>(kid)
+            Ok::<_, lectern_common::DbError>(rotated)
         })
         .await
         .unwrap()
 }
 
 /// Moves the app's clock and lets its key ring see the new time.
-async fn advance_and_reload(app: &TestApp, secs: i64) {
+pub async fn advance_and_reload(app: &TestApp, secs: i64) {
     app.advance(secs);
     let (auth, now) = (app.auth.clone(), token_claims::Clock::now(&app.clock));
     app.db
@@ -153,22 +173,32 @@ async fn private_keys_are_sealed_in_the_database(backend: Backend) {
     use lectern_common::schema::{secrets, signing_keys};
     let app = spawn_app(backend).await;
     rotate(&app).await;
-    let (stored, secret_values): (Vec<(String, String)>, Vec<String>) = app
+    let (stored, secret_values): (Vec<(String, String, String)>, Vec<String>) = app
         .db
         .run(|c| {
-            let keys = signing_keys::table.select((signing_keys::kid, signing_keys::private_key)).load(c)?;
+            let keys = signing_keys::table
+                .select((signing_keys::kid, signing_keys::alg, signing_keys::private_key))
+                .load(c)?;
             let secrets = secrets::table.select(secrets::secret).load(c)?;
             Ok::<_, lectern_common::DbError>((keys, secrets))
         })
         .await
         .unwrap();
-    assert_eq!(stored.len(), 2);
-    for (kid, private) in &stored {
+    assert_eq!(stored.len(), 6, "three kinds of key, each with its next key");
+    for (kid, alg, private) in &stored {
         assert!(auth_core::seal::is_sealed(private), "{kid} stored in clear");
         use base64::Engine;
         assert!(base64::engine::general_purpose::STANDARD.decode(private).is_err(), "not a bare PKCS#8");
         let der = app.auth.keys.kek().open(&format!("signing-key:{kid}"), private).unwrap();
-        assert_eq!(der.len(), 48, "an Ed25519 PKCS#8 key, under the key-encryption key");
+        match alg.as_str() {
+            "EdDSA" => assert_eq!(der.len(), 48, "an Ed25519 PKCS#8 key, under the key-encryption key"),
+            "RS256" => {
+                use rsa::pkcs1::DecodeRsaPrivateKey;
+                let key = rsa::PrivateKey::from_pkcs1_der(&der).expect("an RSA PKCS#1 key");
+                assert_eq!(rsa::traits::PublicKeyParts::n_bits_precision(&key), 2048);
+            }
+            other => panic!("{kid}: unexpected alg {other}"),
+        }
         let (_, other) = auth_core::seal::Kek::generate();
         assert!(other.open(&format!("signing-key:{kid}"), private).is_err(), "no other key opens it");
     }
@@ -184,11 +214,12 @@ async fn retiring_waits_for_the_last_live_token(backend: Backend) {
     let old_kid = kid_of(&old.access_token);
     let new_kid = rotate(&app).await;
     let lifetime = time::Duration::seconds(900 + 30);
+    let lifetimes = keys::Lifetimes { access: lifetime, id_token: time::Duration::seconds(600 + 30) };
     let try_retire = |kid: String, at: time::OffsetDateTime| {
         let db = app.db.clone();
         async move {
             db.run(move |conn| {
-                keys::retire(conn, &kid, at, lifetime).map_err(|e| lectern_common::DbError::Task(e.to_string()))
+                keys::retire(conn, &kid, at, lifetimes).map_err(|e| lectern_common::DbError::Task(e.to_string()))
             })
             .await
             .unwrap()
@@ -206,7 +237,7 @@ async fn retiring_waits_for_the_last_live_token(backend: Backend) {
     assert_eq!(try_retire(old_kid.clone(), active_at + lifetime).await, Ok(()));
     app.advance(keys::ACTIVATION_DELAY.whole_seconds());
     let kids: Vec<Value> = jwks_after_reload(&app).await;
-    assert_eq!(kids.len(), 1);
+    assert_eq!(kids.len(), 5, "the new keys, and the ID-token keys not yet retired");
     assert!(kids.iter().all(|k| k["kid"] != old_kid.as_str()));
     // A next key that never signed can be withdrawn at once.
     let withdrawn = rotate(&app).await;

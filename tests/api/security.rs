@@ -30,6 +30,7 @@ async fn real_key(app: &TestApp) -> (EncodingKey, String) {
         .db
         .run(|c| {
             signing_keys::table
+                .filter(signing_keys::purpose.eq("access"))
                 .order(signing_keys::created_at.desc())
                 .select((signing_keys::kid, signing_keys::private_key))
                 .first(c)

@@ -387,8 +387,14 @@ async fn the_split_shape_behind_nginx() {
     // Key rotation while everything runs: new tokens carry the new kid, old tokens still work.
     let old_kid = kid(&teacher);
     let out = cluster.cli(&["keys", "rotate"], "");
-    let next_kid = out.split_whitespace().nth(5).unwrap_or_default().trim_end_matches(';').to_owned();
-    assert!(out.starts_with("published the next signing key") && !next_kid.is_empty(), "{out}");
+    let next_kid = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("access"))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(out.starts_with("published the next keys") && !next_kid.is_empty(), "{out}");
+    assert!(out.contains("id_token  RS256") && out.contains("id_token  EdDSA"), "every kind rotates: {out}");
     assert_eq!(kid(&sign_in(&client, &gateway, "ada@example.org", TEACHER_PASSWORD).await), old_kid, "not yet");
     let out = cluster.cli(&["keys", "activate", &next_kid], "");
     assert!(out.contains("signs new tokens now") && out.contains("warning"), "early activation warns: {out}");
@@ -449,7 +455,7 @@ async fn the_split_shape_behind_nginx() {
         }
         assert!(diesel::sql_query("SELECT id FROM users").execute(&mut as_service).unwrap() >= 2, "names are shared");
         let mut as_auth = diesel::PgConnection::establish(&cluster.auth_db_url).unwrap();
-        assert_eq!(diesel::sql_query("SELECT kid FROM auth.signing_keys").execute(&mut as_auth).unwrap(), 2);
+        assert_eq!(diesel::sql_query("SELECT kid FROM auth.signing_keys").execute(&mut as_auth).unwrap(), 6);
     }
 
     // auth-core goes away: the course processes keep serving with their cached keys.

@@ -1,5 +1,11 @@
-//! The key ring: Ed25519 signing keys kept in the database, each named by its RFC 7638
-//! thumbprint, their private halves sealed with the key-encryption key ([`crate::seal`]).
+//! The key ring: signing keys kept in the database, each named by its RFC 7638 thumbprint, their
+//! private halves sealed with the key-encryption key ([`crate::seal`]).
+//!
+//! Each key has a *slot*, a purpose and an algorithm, and each slot signs with its own key:
+//! access tokens (EdDSA), and OpenID Connect ID tokens in RS256 (what every provider must offer)
+//! and EdDSA (for clients registered for it). Keys of every slot are published in one JWKS; an ID
+//! token is still never an access token (its `typ`, `iss` and `aud` differ, and the verifiers of
+//! this process are given only access keys).
 //!
 //! A key is published in the JWKS from the moment it exists and signs from its `activates_at`.
 //! `lectern keys rotate` creates the *next* key, which starts signing [`ACTIVATION_DELAY`] later:
@@ -7,6 +13,8 @@
 //! split shape knows the key before a token carries it, and a rotation never needs auth-core to
 //! be reachable at that moment. `lectern keys activate KID` starts it earlier (with a warning).
 //! Every key whose tokens may still be live stays in the JWKS until `lectern keys retire`.
+//!
+//! Rotation, activation and retirement work the same in every slot; `rotate` rotates them all.
 //!
 //! Each auth process reloads the ring every second, so a key activates on time without a restart.
 
@@ -32,6 +40,69 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 
 /// What a key signs.
 pub const PURPOSE_ACCESS: &str = "access";
+/// OpenID Connect ID tokens.
+pub const PURPOSE_ID_TOKEN: &str = "id_token";
+
+/// The media type of ID tokens (OpenID Connect Core §2 leaves it to the JWS default, `JWT`).
+pub const ID_TOKEN_TYPE: &str = "JWT";
+
+/// RSA modulus size of RS256 ID-token keys (RFC 7518 §3.3 asks for at least 2048 bits).
+pub const RSA_BITS: usize = 2048;
+
+/// The algorithms an ID token may be signed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IdTokenAlg {
+    Rs256,
+    EdDsa,
+}
+
+impl IdTokenAlg {
+    pub const ALL: [IdTokenAlg; 2] = [IdTokenAlg::Rs256, IdTokenAlg::EdDsa];
+
+    /// The JOSE name: `RS256` or `EdDSA`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::EdDsa => "EdDSA",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == raw)
+    }
+}
+
+/// A purpose and an algorithm: each slot has its own current key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Slot {
+    pub purpose: &'static str,
+    pub alg: &'static str,
+}
+
+/// Access tokens.
+pub const ACCESS_SLOT: Slot = Slot { purpose: PURPOSE_ACCESS, alg: "EdDSA" };
+
+/// Every slot, in the order a fresh installation creates them.
+pub const SLOTS: [Slot; 3] =
+    [ACCESS_SLOT, Slot { purpose: PURPOSE_ID_TOKEN, alg: "RS256" }, Slot { purpose: PURPOSE_ID_TOKEN, alg: "EdDSA" }];
+
+fn id_token_slot(alg: IdTokenAlg) -> Slot {
+    Slot { purpose: PURPOSE_ID_TOKEN, alg: alg.as_str() }
+}
+
+/// How long a token of each purpose may live after it was signed, leeway included: a key that
+/// stopped signing may be retired only after that.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub access: time::Duration,
+    pub id_token: time::Duration,
+}
+
+impl Lifetimes {
+    fn of(&self, purpose: &str) -> time::Duration {
+        if purpose == PURPOSE_ID_TOKEN { self.id_token } else { self.access }
+    }
+}
 
 /// How long a rotated-in key is published before it signs: twice the longest a verifier caches a
 /// JWKS (`lectern_common::jwks`, 5 minutes).
@@ -53,6 +124,10 @@ impl KeyRow {
     fn label(&self) -> String {
         label(&self.kid)
     }
+
+    fn is_in(&self, slot: Slot) -> bool {
+        self.purpose == slot.purpose && self.alg == slot.alg
+    }
 }
 
 fn label(kid: &str) -> String {
@@ -61,13 +136,18 @@ fn label(kid: &str) -> String {
 
 pub struct SigningKey {
     pub kid: String,
+    alg: Algorithm,
     encoding: EncodingKey,
 }
 
 #[derive(Default)]
 struct Ring {
-    signing: Option<Arc<SigningKey>>,
+    /// The key each slot signs with now.
+    signing: std::collections::BTreeMap<Slot, Arc<SigningKey>>,
+    /// Every published key, as `/.well-known/jwks.json` serves it.
     jwks: JwkSet,
+    /// The access keys only: what this process's access-token verifiers are given.
+    access_jwks: JwkSet,
     /// (kid, created_at, activates_at) of every row, to see cheaply whether anything changed.
     fingerprint: Vec<(String, time::PrimitiveDateTime, time::PrimitiveDateTime)>,
 }
@@ -91,11 +171,14 @@ fn load_rows(conn: &mut DbConnection) -> QueryResult<Vec<KeyRow>> {
         .load(conn)
 }
 
-/// The access key that signs at `now`: the one activated last, among those already active.
-fn signing_row(rows: &[KeyRow], now: time::PrimitiveDateTime) -> Option<&KeyRow> {
-    rows.iter()
-        .filter(|r| r.purpose == PURPOSE_ACCESS && r.activates_at <= now)
-        .max_by_key(|r| (r.activates_at, r.created_at))
+/// The key of `slot` that signs at `now`: the one activated last, among those already active.
+fn signing_row(rows: &[KeyRow], slot: Slot, now: time::PrimitiveDateTime) -> Option<&KeyRow> {
+    rows.iter().filter(|r| r.is_in(slot) && r.activates_at <= now).max_by_key(|r| (r.activates_at, r.created_at))
+}
+
+/// Which key signs in each slot at `now`.
+fn signers(rows: &[KeyRow], now: time::PrimitiveDateTime) -> Vec<(Slot, &str)> {
+    SLOTS.iter().filter_map(|&slot| signing_row(rows, slot, now).map(|r| (slot, r.kid.as_str()))).collect()
 }
 
 fn unexpected(kid: &str, e: impl std::fmt::Display) -> AuthError {
@@ -104,22 +187,27 @@ fn unexpected(kid: &str, e: impl std::fmt::Display) -> AuthError {
 
 fn build(rows: &[KeyRow], kek: &Kek, now: time::PrimitiveDateTime) -> Result<Ring, AuthError> {
     let mut jwks = JwkSet { keys: Vec::with_capacity(rows.len()) };
+    let mut access_jwks = JwkSet { keys: Vec::new() };
     for row in rows {
         let jwk: Jwk = serde_json::from_str(&row.public_jwk).map_err(|e| unexpected(&row.kid, e))?;
+        if row.is_in(ACCESS_SLOT) {
+            access_jwks.keys.push(jwk.clone());
+        }
         jwks.keys.push(jwk);
     }
-    let signing = match signing_row(rows, now) {
-        Some(row) => {
-            if row.alg != "EdDSA" {
-                return Err(unexpected(&row.kid, format!("unsupported alg {}", row.alg)));
-            }
-            let der = kek.open(&row.label(), &row.private_key)?;
-            Some(Arc::new(SigningKey { kid: row.kid.clone(), encoding: EncodingKey::from_ed_der(&der) }))
-        }
-        None => None,
-    };
+    let mut signing = std::collections::BTreeMap::new();
+    for slot in SLOTS {
+        let Some(row) = signing_row(rows, slot, now) else { continue };
+        let der = kek.open(&row.label(), &row.private_key)?;
+        let (alg, encoding) = match row.alg.as_str() {
+            "EdDSA" => (Algorithm::EdDSA, EncodingKey::from_ed_der(&der)),
+            "RS256" => (Algorithm::RS256, EncodingKey::from_rsa_der(&der)),
+            other => return Err(unexpected(&row.kid, format!("unsupported alg {other}"))),
+        };
+        signing.insert(slot, Arc::new(SigningKey { kid: row.kid.clone(), alg, encoding }));
+    }
     let fingerprint = rows.iter().map(|r| (r.kid.clone(), r.created_at, r.activates_at)).collect();
-    Ok(Ring { signing, jwks, fingerprint })
+    Ok(Ring { signing, jwks, access_jwks, fingerprint })
 }
 
 impl KeyRing {
@@ -149,9 +237,8 @@ impl KeyRing {
                     .iter()
                     .zip(&rows)
                     .all(|((k, c, a), r)| *k == r.kid && *c == r.created_at && *a == r.activates_at);
-            let same_signer =
-                ring.signing.as_ref().map(|s| s.kid.as_str()) == signing_row(&rows, now).map(|r| r.kid.as_str());
-            same_rows && same_signer
+            let loaded: Vec<(Slot, &str)> = ring.signing.iter().map(|(slot, k)| (*slot, k.kid.as_str())).collect();
+            same_rows && loaded == signers(&rows, now)
         };
         if unchanged {
             return Ok(false);
@@ -169,23 +256,37 @@ impl KeyRing {
         self.current().jwks.clone()
     }
 
-    /// The public keys as a verifier's key set.
+    /// The access keys as a verifier's key set. Keys of other purposes are left out: no access
+    /// verifier of this process has any use for them.
     pub fn key_set(&self) -> KeySet {
-        KeySet::from_jwk_set(&self.current().jwks)
+        KeySet::from_jwk_set(&self.current().access_jwks)
     }
 
+    /// The kid that signs access tokens now.
     pub fn signing_kid(&self) -> Option<String> {
-        self.current().signing.as_ref().map(|k| k.kid.clone())
+        self.current().signing.get(&ACCESS_SLOT).map(|k| k.kid.clone())
+    }
+
+    fn sign_with(&self, slot: Slot, typ: &str, claims: &impl serde::Serialize) -> Result<String, AuthError> {
+        let ring = self.current();
+        let key = ring
+            .signing
+            .get(&slot)
+            .ok_or_else(|| AuthError::Unexpected(format!("no {} {} signing key", slot.purpose, slot.alg)))?;
+        let mut header = Header::new(key.alg);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| AuthError::Unexpected(e.to_string()))
     }
 
     /// Signs access-token claims with the current key: `{"alg":"EdDSA","typ":"at+jwt","kid":..}`.
     pub fn sign(&self, claims: &AccessClaims) -> Result<String, AuthError> {
-        let ring = self.current();
-        let key = ring.signing.as_ref().ok_or_else(|| AuthError::Unexpected("no signing key".into()))?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(|e| AuthError::Unexpected(e.to_string()))
+        self.sign_with(ACCESS_SLOT, ACCESS_TOKEN_TYPE, claims)
+    }
+
+    /// Signs ID-token claims with the current ID-token key of `alg`: `{"alg":..,"typ":"JWT","kid":..}`.
+    pub fn sign_id_token(&self, alg: IdTokenAlg, claims: &impl serde::Serialize) -> Result<String, AuthError> {
+        self.sign_with(id_token_slot(alg), ID_TOKEN_TYPE, claims)
     }
 }
 
@@ -198,22 +299,84 @@ pub fn public_key_set(conn: &mut DbConnection) -> Result<KeySet, AuthError> {
     Ok(KeySet::from_jwk_set(&jwks))
 }
 
-/// Makes a fresh Ed25519 key, sealed with `kek`, that signs from `activates_at`. Returns its kid.
+/// A fresh private key for `slot`: (PKCS#8 DER for Ed25519 or PKCS#1 DER for RSA, its public JWK
+/// with `kid`, `alg` and `use`). RSA generation takes a while (see `docs/security.md`): call it
+/// outside any transaction when you can ([`PreparedKey`]).
+fn new_key(slot: Slot) -> Result<(Vec<u8>, Jwk), AuthError> {
+    let fail = |e: &dyn std::fmt::Display| AuthError::Unexpected(format!("generating a {} key: {e}", slot.alg));
+    let (der, alg, key_alg) = match slot.alg {
+        "EdDSA" => {
+            let seed: [u8; 32] = rand::random();
+            ([&ED25519_PKCS8_PREFIX[..], &seed[..]].concat(), Algorithm::EdDSA, KeyAlgorithm::EdDSA)
+        }
+        "RS256" => {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            let key = rsa::PrivateKey::new(&mut rand::rng(), RSA_BITS).map_err(|e| fail(&e))?;
+            let der = key.to_pkcs1_der().map_err(|e| fail(&e))?;
+            (der.as_bytes().to_vec(), Algorithm::RS256, KeyAlgorithm::RS256)
+        }
+        other => return Err(fail(&format!("unsupported alg {other}"))),
+    };
+    let encoding = match alg {
+        Algorithm::RS256 => EncodingKey::from_rsa_der(&der),
+        _ => EncodingKey::from_ed_der(&der),
+    };
+    let mut jwk = Jwk::from_encoding_key(&encoding, alg).map_err(|e| fail(&e))?;
+    let kid = match alg {
+        Algorithm::RS256 => jwk.thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256).map_err(|e| fail(&e))?,
+        _ => jwk_thumbprint(&jwk).map_err(|e| fail(&e))?,
+    };
+    jwk.common.key_id = Some(kid);
+    jwk.common.key_algorithm = Some(key_alg);
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    Ok((der, jwk))
+}
+
+/// A key generated ahead of the transaction that stores it (an RSA key takes far longer to make
+/// than any query; generating it inside a transaction would hold a write lock meanwhile).
+pub struct PreparedKey {
+    slot: Slot,
+    der: Vec<u8>,
+    jwk: Jwk,
+}
+
+impl PreparedKey {
+    pub fn new(slot: Slot) -> Result<Self, AuthError> {
+        let (der, jwk) = new_key(slot)?;
+        Ok(Self { slot, der, jwk })
+    }
+
+    /// A fresh key for every slot (what `rotate` stores).
+    pub fn all() -> Result<Vec<Self>, AuthError> {
+        SLOTS.into_iter().map(Self::new).collect()
+    }
+
+    pub fn slot(&self) -> Slot {
+        self.slot
+    }
+}
+
+/// Makes a fresh key for `slot`, sealed with `kek`, that signs from `activates_at`. Returns its kid.
 pub fn generate(
     conn: &mut DbConnection,
     kek: &Kek,
+    slot: Slot,
     now: OffsetDateTime,
     activates_at: OffsetDateTime,
 ) -> Result<String, AuthError> {
-    let seed: [u8; 32] = rand::random();
-    let der = [&ED25519_PKCS8_PREFIX[..], &seed[..]].concat();
-    let encoding = EncodingKey::from_ed_der(&der);
-    let mut jwk =
-        Jwk::from_encoding_key(&encoding, Algorithm::EdDSA).map_err(|e| AuthError::Unexpected(e.to_string()))?;
-    let kid = jwk_thumbprint(&jwk).map_err(|e| AuthError::Unexpected(e.to_string()))?;
-    jwk.common.key_id = Some(kid.clone());
-    jwk.common.key_algorithm = Some(KeyAlgorithm::EdDSA);
-    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    store(conn, kek, PreparedKey::new(slot)?, now, activates_at)
+}
+
+/// Stores a prepared key, sealed with `kek`, that signs from `activates_at`. Returns its kid.
+pub fn store(
+    conn: &mut DbConnection,
+    kek: &Kek,
+    key: PreparedKey,
+    now: OffsetDateTime,
+    activates_at: OffsetDateTime,
+) -> Result<String, AuthError> {
+    let PreparedKey { slot, der, jwk } = key;
+    let kid = jwk.common.key_id.clone().ok_or_else(|| AuthError::Unexpected("a prepared key has no kid".into()))?;
     let public = serde_json::to_string(&jwk).map_err(|e| AuthError::Unexpected(e.to_string()))?;
     // Keys created in the same microsecond would tie on created_at; make the newest strictly newest.
     let newest: Option<time::PrimitiveDateTime> =
@@ -227,8 +390,8 @@ pub fn generate(
     diesel::insert_into(signing_keys::table)
         .values((
             signing_keys::kid.eq(&kid),
-            signing_keys::purpose.eq(PURPOSE_ACCESS),
-            signing_keys::alg.eq("EdDSA"),
+            signing_keys::purpose.eq(slot.purpose),
+            signing_keys::alg.eq(slot.alg),
             signing_keys::private_key.eq(kek.seal(&label(&kid), &der)?),
             signing_keys::public_jwk.eq(public),
             signing_keys::created_at.eq(created),
@@ -238,15 +401,57 @@ pub fn generate(
     Ok(kid)
 }
 
-/// Publishes the next key; it signs from `now + ACTIVATION_DELAY`. Returns its kid and that time.
-pub fn rotate(conn: &mut DbConnection, kek: &Kek, now: OffsetDateTime) -> Result<(String, OffsetDateTime), AuthError> {
-    let activates_at = now + ACTIVATION_DELAY;
-    Ok((generate(conn, kek, now, activates_at)?, activates_at))
+/// What `rotate` published.
+#[derive(Clone, Debug)]
+pub struct Rotated {
+    /// The next key of each slot.
+    pub keys: Vec<(Slot, String)>,
+    /// When they start signing.
+    pub activates_at: OffsetDateTime,
 }
 
-/// Creates the first key of a new installation (signing at once), and seals any private key
-/// still stored in clear by an older version.
+impl Rotated {
+    /// The next access key's kid.
+    pub fn access_kid(&self) -> Option<&str> {
+        self.keys.iter().find(|(s, _)| *s == ACCESS_SLOT).map(|(_, k)| k.as_str())
+    }
+}
+
+/// Publishes the next key of every slot; they sign from `now + ACTIVATION_DELAY`. Takes keys made
+/// beforehand ([`PreparedKey::all`]), so the transaction it runs in is short.
+pub fn rotate_prepared(
+    conn: &mut DbConnection,
+    kek: &Kek,
+    prepared: Vec<PreparedKey>,
+    now: OffsetDateTime,
+) -> Result<Rotated, AuthError> {
+    let activates_at = now + ACTIVATION_DELAY;
+    let mut keys = Vec::with_capacity(prepared.len());
+    for key in prepared {
+        let slot = key.slot;
+        keys.push((slot, store(conn, kek, key, now, activates_at)?));
+    }
+    Ok(Rotated { keys, activates_at })
+}
+
+/// Publishes the next key of every slot (generating them first); see [`rotate_prepared`].
+pub fn rotate(conn: &mut DbConnection, kek: &Kek, now: OffsetDateTime) -> Result<Rotated, AuthError> {
+    rotate_prepared(conn, kek, PreparedKey::all()?, now)
+}
+
+/// Slots without any key yet (a new installation, or one from before ID tokens).
+pub fn missing_slots(conn: &mut DbConnection) -> Result<Vec<Slot>, AuthError> {
+    let present: Vec<(String, String)> =
+        signing_keys::table.select((signing_keys::purpose, signing_keys::alg)).distinct().load(conn)?;
+    Ok(SLOTS.into_iter().filter(|s| !present.iter().any(|(p, a)| p == s.purpose && a == s.alg)).collect())
+}
+
+/// Creates the first key of every slot that has none (signing at once), and seals any private
+/// key still stored in clear by an older version. Keys are generated before the transaction
+/// (an RSA key takes a moment); a slot that another process filled meanwhile keeps its key.
 pub fn ensure_signing_key(conn: &mut DbConnection, kek: &Kek, now: OffsetDateTime) -> Result<(), AuthError> {
+    let prepared: Vec<PreparedKey> =
+        missing_slots(conn)?.into_iter().map(PreparedKey::new).collect::<Result<_, _>>()?;
     lectern_common::db::write_tx(conn, |conn| {
         for row in load_rows(conn)?.into_iter().filter(|r| !seal::is_sealed(&r.private_key)) {
             let der = STANDARD.decode(&row.private_key).map_err(|e| unexpected(&row.kid, e))?;
@@ -255,10 +460,11 @@ pub fn ensure_signing_key(conn: &mut DbConnection, kek: &Kek, now: OffsetDateTim
                 .execute(conn)?;
             tracing::info!(kid = %row.kid, "sealed a private key stored in clear");
         }
-        let count: i64 = signing_keys::table.count().get_result(conn)?;
-        if count == 0 {
-            let kid = generate(conn, kek, now, now)?;
-            tracing::info!(kid = %kid, "created the first signing key");
+        let still_missing = missing_slots(conn)?;
+        for key in prepared.into_iter().filter(|k| still_missing.contains(&k.slot)) {
+            let slot = key.slot;
+            let kid = store(conn, kek, key, now, now)?;
+            tracing::info!(kid = %kid, purpose = slot.purpose, alg = slot.alg, "created the first signing key of its kind");
         }
         Ok(())
     })
@@ -277,6 +483,8 @@ pub enum KeyStatus {
 #[derive(Clone, Debug)]
 pub struct KeyInfo {
     pub kid: String,
+    /// `access` or `id_token`.
+    pub purpose: String,
     pub alg: String,
     pub created_at: OffsetDateTime,
     pub status: KeyStatus,
@@ -292,34 +500,32 @@ impl KeyInfo {
     }
 }
 
-/// Every key, oldest first. A key stopped signing when the next one activated; the tokens it
-/// signed live at most `token_lifetime` (access TTL plus leeway) after that.
-pub fn list(
-    conn: &mut DbConnection,
-    token_lifetime: time::Duration,
-    now: OffsetDateTime,
-) -> Result<Vec<KeyInfo>, AuthError> {
+/// Every key, oldest first. A key stopped signing when the next one of its slot activated; the
+/// tokens it signed live at most their purpose's lifetime (TTL plus leeway) after that.
+pub fn list(conn: &mut DbConnection, lifetimes: Lifetimes, now: OffsetDateTime) -> Result<Vec<KeyInfo>, AuthError> {
     let rows = load_rows(conn)?;
     let at = to_db_time(now);
-    let current = signing_row(&rows, at).map(|r| r.kid.clone());
+    let current = signers(&rows, at);
     let mut infos = Vec::with_capacity(rows.len());
     for row in &rows {
         let status = if row.activates_at > at {
             KeyStatus::Next { activates_at: from_db_time(row.activates_at) }
-        } else if current.as_deref() == Some(row.kid.as_str()) {
+        } else if current.iter().any(|(_, kid)| *kid == row.kid) {
             KeyStatus::Current
         } else {
-            // The first key that activated after this one ended its signing.
+            // The first key of the same slot that activated after this one ended its signing.
             let ended = rows
                 .iter()
+                .filter(|r| r.purpose == row.purpose && r.alg == row.alg)
                 .filter(|r| r.activates_at <= at && (r.activates_at, r.created_at) > (row.activates_at, row.created_at))
                 .map(|r| r.activates_at)
                 .min()
                 .unwrap_or(at);
-            KeyStatus::Previous { live_until: from_db_time(ended) + token_lifetime }
+            KeyStatus::Previous { live_until: from_db_time(ended) + lifetimes.of(&row.purpose) }
         };
         infos.push(KeyInfo {
             kid: row.kid.clone(),
+            purpose: row.purpose.clone(),
             alg: row.alg.clone(),
             created_at: from_db_time(row.created_at),
             status,
@@ -348,10 +554,10 @@ pub fn retire(
     conn: &mut DbConnection,
     kid: &str,
     now: OffsetDateTime,
-    token_lifetime: time::Duration,
+    lifetimes: Lifetimes,
 ) -> Result<Result<(), RetireError>, AuthError> {
     lectern_common::db::write_tx(conn, |conn| {
-        let keys = list(conn, token_lifetime, now)?;
+        let keys = list(conn, lifetimes, now)?;
         let Some(info) = keys.iter().find(|k| k.kid == kid) else {
             return Ok(Err(RetireError::NotFound(kid.to_owned())));
         };
@@ -408,4 +614,61 @@ pub fn activate(
         diesel::update(signing_keys::table.find(kid)).set(signing_keys::activates_at.eq(at)).execute(conn)?;
         Ok(Ok(Activated { scheduled: from_db_time(row.activates_at) }))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::jwk::AlgorithmParameters;
+    use sha2::Digest;
+
+    #[test]
+    fn each_slot_makes_a_published_key_of_its_own_algorithm() {
+        for slot in SLOTS {
+            let key = PreparedKey::new(slot).unwrap();
+            let jwk = &key.jwk;
+            assert_eq!(jwk.common.public_key_use, Some(PublicKeyUse::Signature));
+            assert_eq!(jwk.common.key_algorithm.map(|a| a.to_string()).as_deref(), Some(slot.alg));
+            let kid = jwk.common.key_id.clone().unwrap();
+            let (encoding, alg) = match slot.alg {
+                "RS256" => {
+                    let AlgorithmParameters::RSA(rsa) = &jwk.algorithm else { unreachable!("{slot:?}") };
+                    assert_eq!(URL_SAFE_NO_PAD.decode(&rsa.n).unwrap().len() * 8, RSA_BITS);
+                    assert_eq!(rsa.e, "AQAB");
+                    // RFC 7638 thumbprint of an RSA key: the required members e, kty, n in order.
+                    let canonical = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, rsa.e, rsa.n);
+                    assert_eq!(kid, URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(canonical.as_bytes())));
+                    (EncodingKey::from_rsa_der(&key.der), Algorithm::RS256)
+                }
+                _ => {
+                    assert_eq!(kid, jwk_thumbprint(jwk).unwrap());
+                    (EncodingKey::from_ed_der(&key.der), Algorithm::EdDSA)
+                }
+            };
+            let serialized = serde_json::to_value(jwk).unwrap();
+            for private in ["d", "p", "q", "dp", "dq", "qi"] {
+                assert!(serialized.get(private).is_none(), "{slot:?} publishes {private}");
+            }
+            // What the private half signs, the published half verifies.
+            let mut header = Header::new(alg);
+            header.kid = Some(kid);
+            let token = jsonwebtoken::encode(&header, &serde_json::json!({"sub": "x"}), &encoding).unwrap();
+            let mut validation = jsonwebtoken::Validation::new(alg);
+            validation.required_spec_claims.clear();
+            validation.validate_exp = false;
+            let decoding = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+            assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).is_ok(), "{slot:?}");
+        }
+    }
+
+    #[test]
+    fn id_token_algorithms_have_their_jose_names() {
+        assert_eq!(IdTokenAlg::parse("RS256"), Some(IdTokenAlg::Rs256));
+        assert_eq!(IdTokenAlg::parse("EdDSA"), Some(IdTokenAlg::EdDsa));
+        for other in ["rs256", "HS256", "ES256", "none", ""] {
+            assert_eq!(IdTokenAlg::parse(other), None, "{other}");
+        }
+    }
 }

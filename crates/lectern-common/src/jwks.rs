@@ -93,6 +93,14 @@ impl std::fmt::Debug for JwksSource {
     }
 }
 
+/// Whether a key the verifiers skipped deserves a warning. auth-core publishes keys that access
+/// verifiers have no use for (the RS256 keys of OpenID Connect ID tokens): a well-formed key of an
+/// algorithm they do not accept is expected, every fetch, and logged at debug only. A malformed
+/// key (no kid, wrong type or length, not a curve point) is worth a warning.
+pub fn worth_a_warning(rejected: &token_claims::KeyRejection) -> bool {
+    !matches!(rejected.reason, token_claims::KeySetError::UnsupportedAlg(_))
+}
+
 /// `Cache-Control: public, max-age=60` → 60 s; absent or unparsable → `None`.
 pub fn max_age(cache_control: Option<&str>) -> Option<Duration> {
     cache_control?
@@ -146,7 +154,11 @@ impl JwksSource {
         let body = String::from_utf8(body).map_err(|_| "JWKS: not UTF-8".to_owned())?;
         let keys = KeySet::from_jwks_json(&body).map_err(|e| format!("JWKS: {e}"))?;
         for rejected in keys.rejected() {
-            tracing::warn!(kid = ?rejected.kid, reason = %rejected.reason, "JWKS key skipped");
+            if worth_a_warning(rejected) {
+                tracing::warn!(kid = ?rejected.kid, reason = %rejected.reason, "JWKS key skipped");
+            } else {
+                tracing::debug!(kid = ?rejected.kid, reason = %rejected.reason, "JWKS key of another algorithm skipped");
+            }
         }
         if keys.is_empty() {
             return Err("JWKS has no usable key".into());
@@ -276,6 +288,21 @@ mod tests {
         let error = JwksSource::new(&https, None).unwrap().fetch().await.unwrap_err();
         assert!(!error.contains("scheme"), "{error}");
         assert_eq!(contacted.load(std::sync::atomic::Ordering::SeqCst), 1, "a connection was made: {error}");
+    }
+
+    #[tokio::test]
+    async fn keys_of_other_algorithms_are_skipped_quietly_and_bad_keys_loudly() {
+        // An RSA key as auth-core publishes it for ID tokens, a good Ed25519 key, and a broken one.
+        let rsa = r#"{"kty":"RSA","n":"sXch","e":"AQAB","kid":"rsa-1","alg":"RS256","use":"sig"}"#;
+        let ed = r#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","kid":"ed-1","alg":"EdDSA","use":"sig"}"#;
+        let short = r#"{"kty":"OKP","crv":"Ed25519","x":"AAAA","kid":"ed-bad","alg":"EdDSA","use":"sig"}"#;
+        let (url, _) = server(Some(ok(&format!(r#"{{"keys":[{rsa},{ed},{short}]}}"#))));
+        let keys = JwksSource::new(&url, None).unwrap().fetch().await.unwrap();
+        assert_eq!(keys.kids().collect::<Vec<_>>(), ["ed-1"]);
+        let loud: Vec<Option<String>> =
+            keys.rejected().iter().filter(|r| worth_a_warning(r)).map(|r| r.kid.clone()).collect();
+        assert_eq!(keys.rejected().len(), 2);
+        assert_eq!(loud, [Some("ed-bad".to_owned())], "only the malformed key is worth a warning");
     }
 
     #[test]
