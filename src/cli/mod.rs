@@ -1,7 +1,8 @@
-//! The `lectern` command line (docs/api.md): serve, migrate, users, keys, seed, token.
+//! The `lectern` command line (docs/api.md): serve, migrate, users, keys, oidc, seed, token.
 
 mod backup;
 mod keys;
+mod oidc;
 mod seed;
 mod token;
 mod users;
@@ -42,6 +43,11 @@ pub enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
+    /// Sign in with Lectern: the applications registered with its OpenID Connect provider.
+    Oidc {
+        #[command(subcommand)]
+        command: oidc::OidcCommand,
+    },
     /// Fill the database with demo data.
     Seed {
         /// The demo teachers, students and courses.
@@ -79,6 +85,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Users { command }) => users::run(&config, command).await,
         Some(Command::Keys { command }) => keys::run(&config, command).await,
+        Some(Command::Oidc { command }) => oidc::run(&config, command).await,
         Some(Command::Seed { .. }) => seed::run(&config, true).await.map(drop),
         Some(Command::Token { command }) => token::run(&config, command).await,
         Some(Command::Probe { url }) => probe(&url).await,

@@ -26,7 +26,16 @@ const AUTH: &[(&str, &str, bool)] = &[
     ("get", "/api/auth/sessions", true),
     ("delete", "/api/auth/sessions/{id}", true),
     ("get", "/.well-known/jwks.json", false),
+    // OpenID Connect (docs/api.md): the token endpoint answers RFC 6749 errors, userinfo takes the
+    // provider's own opaque bearer token (see `check_document`).
+    ("get", "/.well-known/openid-configuration", false),
+    ("post", OIDC_TOKEN, false),
+    ("get", OIDC_USERINFO, false),
+    ("post", OIDC_USERINFO, false),
 ];
+
+const OIDC_TOKEN: &str = "/api/auth/oauth/token";
+const OIDC_USERINFO: &str = "/api/auth/oauth/userinfo";
 
 const COURSES: &[(&str, &str, bool)] = &[
     ("get", "/api/courses", true),
@@ -125,13 +134,20 @@ fn check_document(doc: &Value, lists: &[&[(&str, &str, bool)]]) {
             if status.starts_with('2') && *status != "204" {
                 assert!(reply["content"].as_object().is_some_and(|c| !c.is_empty()), "{what} {status}: no body schema");
             }
-            if status.starts_with('4') {
+            // The token endpoint's own answers; a method it does not answer gets the shared 405.
+            if status.starts_with('4') && *path == OIDC_TOKEN && status != "405" {
+                let schema = &reply["content"]["application/json"]["schema"];
+                assert_eq!(schema["$ref"], "#/components/schemas/OAuthError", "{what} {status}: not an RFC 6749 error");
+            } else if status.starts_with('4') {
                 let schema = &reply["content"]["application/problem+json"]["schema"];
                 assert_eq!(schema["$ref"], "#/components/schemas/Problem", "{what} {status}: not a problem document");
             }
         }
         let security = op.get("security").cloned().unwrap_or(Value::Null);
-        if *bearer {
+        if *path == OIDC_USERINFO {
+            assert_eq!(security, serde_json::json!([{"oidc_access_token": []}]), "{what}: the provider's own token");
+            assert!(responses.contains_key("401"), "{what}: a bearer endpoint answers 401");
+        } else if *bearer {
             assert_eq!(security, serde_json::json!([{"bearer": []}]), "{what} needs a bearer token");
             assert!(responses.contains_key("401"), "{what}: a bearer endpoint answers 401");
         } else {

@@ -58,18 +58,29 @@ pub struct JwksDocument {
     pub keys: Vec<JwkDocument>,
 }
 
-/// One Ed25519 public key (RFC 8037), as `/.well-known/jwks.json` lists it.
+/// One public key: Ed25519 (RFC 8037: `crv`, `x`) for access tokens and EdDSA ID tokens, or RSA
+/// (RFC 7518 §6.3: `n`, `e`) for RS256 ID tokens.
 #[derive(ToSchema)]
 #[schema(as = Jwk)]
 pub struct JwkDocument {
+    /// `OKP` or `RSA`.
     #[schema(example = "OKP")]
     pub kty: String,
-    #[schema(example = "Ed25519")]
+    /// OKP keys: `Ed25519`.
+    #[schema(example = "Ed25519", required = false)]
     pub crv: String,
-    /// The public key, base64url without padding.
+    /// OKP keys: the public key, base64url without padding.
+    #[schema(required = false)]
     pub x: String,
+    /// RSA keys: the modulus, base64url without padding.
+    #[schema(required = false)]
+    pub n: String,
+    /// RSA keys: the public exponent, base64url without padding.
+    #[schema(required = false, example = "AQAB")]
+    pub e: String,
     /// The key's RFC 7638 thumbprint; the `kid` in the header of the tokens it signs.
     pub kid: String,
+    /// `EdDSA` or `RS256`: the one algorithm this key signs with.
     #[schema(example = "EdDSA")]
     pub alg: String,
     #[schema(rename = "use", example = "sig")]

@@ -2,12 +2,14 @@
 //!
 //! - `service.rs`: sign up, sign in, refresh (rotation, reuse detection, grace), sessions;
 //! - `keys.rs`: the Ed25519 key ring and JWKS; `password.rs`: argon2id off the async workers;
-//! - `api.rs` and `pages.rs`: the JSON API and the pages over the same functions.
+//! - `api.rs` and `pages.rs`: the JSON API and the pages over the same functions;
+//! - `oidc/`: Lectern as an OpenID Connect provider for other applications.
 
 pub mod api;
 pub mod domain;
 pub mod error;
 pub mod keys;
+pub mod oidc;
 pub mod pages;
 pub mod password;
 pub mod seal;
@@ -39,7 +41,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AuthState>, iden
             .route("/logout", web::post().to(api::logout))
             .route("/me", web::get().to(api::me))
             .route("/sessions", web::get().to(api::sessions))
-            .route("/sessions/{id}", web::delete().to(api::delete_session)),
+            .route("/sessions/{id}", web::delete().to(api::delete_session))
+            .route("/oauth/token", web::post().to(oidc::api::token))
+            .route("/oauth/userinfo", web::get().to(oidc::api::userinfo_get))
+            .route("/oauth/userinfo", web::post().to(oidc::api::userinfo_post)),
     )
     .service(
         web::scope("/auth")
@@ -55,14 +60,26 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AuthState>, iden
             .route("/refresh", web::post().to(pages::refresh))
             .route("/sessions", web::get().to(pages::sessions))
             .route("/sessions/{id}/end", web::post().to(pages::end_session))
-            .route("/token", web::get().to(pages::token)),
+            .route("/token", web::get().to(pages::token))
+            .route("/oauth/authorize", web::get().to(oidc::pages::authorize_get))
+            .route("/oauth/authorize", web::post().to(oidc::pages::authorize_post))
+            .route("/oauth/consent", web::post().to(oidc::pages::consent))
+            .route("/oauth/connections/{client_id}/revoke", web::post().to(oidc::pages::revoke_connection)),
     )
-    .service(web::scope("/.well-known").app_data(state).route("/jwks.json", web::get().to(api::jwks)));
+    .service(
+        web::scope("/.well-known")
+            .app_data(state)
+            .route("/jwks.json", web::get().to(api::jwks))
+            .route("/openid-configuration", web::get().to(oidc::api::discovery)),
+    );
 }
 
-/// The OpenAPI document of auth-core's JSON API (`/api/auth`, `/.well-known`).
+/// The OpenAPI document of auth-core's JSON API (`/api/auth`, `/.well-known`), with the OpenID
+/// Provider's JSON endpoints.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    <api::ApiDoc as utoipa::OpenApi>::openapi()
+    let mut doc = <api::ApiDoc as utoipa::OpenApi>::openapi();
+    doc.merge(<oidc::api::OidcDoc as utoipa::OpenApi>::openapi());
+    doc
 }
 
 /// In the all-in-one shape the verifiers take keys straight from the key ring in the database:

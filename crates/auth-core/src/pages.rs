@@ -73,6 +73,7 @@ struct SessionView {
 struct SessionsPage {
     ctx: PageCtx,
     sessions: Vec<SessionView>,
+    connections: Vec<crate::oidc::pages::ConnectionView>,
 }
 
 struct ClaimView {
@@ -175,11 +176,18 @@ fn signed_out_redirect(names: CookieNames, to: &str) -> HttpResponse {
         .finish()
 }
 
-pub async fn sign_in_form(req: HttpRequest, query: web::Query<NextQuery>) -> Result<HttpResponse, PageError> {
+pub async fn sign_in_form(
+    req: HttpRequest,
+    state: web::Data<AuthState>,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, PageError> {
     let id = identity(&req)?;
     let (ctx, cookie) = pre_session(&req, &id);
-    let page = SignInPage { ctx, next: id.safe_next(query.next.as_deref()), email: String::new(), error: None };
-    Ok(with_cookie(render_with_status(&page, StatusCode::OK)?, cookie))
+    let next = id.safe_next(query.next.as_deref());
+    // Signing in to resume an application's request ends in a redirect to it.
+    let form_action = crate::oidc::pages::sign_in_form_action(&state, &next).await?;
+    let page = SignInPage { ctx, next, email: String::new(), error: None };
+    Ok(crate::oidc::pages::sign_in_page(with_cookie(render_with_status(&page, StatusCode::OK)?, cookie), form_action))
 }
 
 pub async fn sign_in(
@@ -197,8 +205,10 @@ pub async fn sign_in(
         Err(e @ (AuthError::InvalidCredentials | AuthError::Throttled(_))) => {
             let (ctx, cookie) = pre_session(&req, &id);
             let problem = e.problem();
+            let form_action = crate::oidc::pages::sign_in_form_action(&state, &next).await?;
             let page = SignInPage { ctx, next, email: form.email, error: Some(e.to_string()) };
-            Ok(with_retry_after(with_cookie(render_with_status(&page, problem.status)?, cookie), &problem))
+            let resp = with_retry_after(with_cookie(render_with_status(&page, problem.status)?, cookie), &problem);
+            Ok(crate::oidc::pages::sign_in_page(resp, form_action))
         }
         Err(e) => Err(e.into()),
     }
@@ -271,7 +281,13 @@ pub async fn refresh(
     } else {
         StatusCode::TEMPORARY_REDIRECT
     };
-    let sign_in = format!("/auth/sign-in?next={}", urlencode(&next));
+    // An application's authorization request decides for itself what a failed refresh means
+    // (`prompt=none` answers the application instead of showing the sign-in page).
+    let sign_in = if next.starts_with(&format!("{}?", crate::oidc::AUTHORIZE_PATH)) {
+        next.clone()
+    } else {
+        format!("/auth/sign-in?next={}", urlencode(&next))
+    };
     // Without the refresh cookie (a navigation from another site does not carry the SameSite=Strict
     // cookie) nothing is known about the session, so nothing is deleted: only a request that
     // carried the refresh cookie may clear it.
@@ -294,6 +310,7 @@ pub async fn refresh(
 #[derive(Deserialize)]
 pub struct SessionsQuery {
     pub ended: Option<u8>,
+    pub revoked: Option<u8>,
 }
 
 pub async fn sessions(
@@ -302,7 +319,7 @@ pub async fn sessions(
     user: PageUser,
     query: web::Query<SessionsQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let rows = state.sessions(user.id).await?;
+    let (rows, connections) = crate::oidc::pages::account_overview(&state, user.id).await?;
     let sessions = rows
         .into_iter()
         .map(|s| SessionView {
@@ -313,8 +330,12 @@ pub async fn sessions(
             current: s.id == user.session,
         })
         .collect();
-    let flash = query.ended.map(|_| "That session is signed out.".to_owned());
-    render_with_status(&SessionsPage { ctx: user.ctx(&req).with_flash(flash), sessions }, StatusCode::OK)
+    let flash = match (query.ended, query.revoked) {
+        (Some(_), _) => Some("That session is signed out.".to_owned()),
+        (None, Some(_)) => Some("The application is disconnected: it must ask you again to sign you in.".to_owned()),
+        (None, None) => None,
+    };
+    render_with_status(&SessionsPage { ctx: user.ctx(&req).with_flash(flash), sessions, connections }, StatusCode::OK)
 }
 
 pub async fn end_session(

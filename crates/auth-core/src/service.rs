@@ -22,7 +22,10 @@ use token_claims::{AccessClaims, Audience, Clock, RevokedSessions, Role};
 /// Settings auth-core takes from the configuration.
 #[derive(Clone, Debug)]
 pub struct AuthSettings {
+    /// `iss` of access tokens (`LECTERN_ISSUER`).
     pub issuer: String,
+    /// `LECTERN_PUBLIC_URL`: the OpenID Connect issuer, and what absolute URLs are built on.
+    pub public_url: String,
     pub access_ttl: Duration,
     pub leeway: Duration,
     pub refresh_grace: Duration,
@@ -34,6 +37,7 @@ impl AuthSettings {
     pub fn from_config(c: &lectern_common::Config) -> Self {
         Self {
             issuer: c.issuer.clone(),
+            public_url: c.public_url.clone(),
             access_ttl: c.access_ttl,
             leeway: c.leeway,
             refresh_grace: c.refresh_grace,
@@ -42,9 +46,14 @@ impl AuthSettings {
         }
     }
 
-    /// How long after a key stops signing its tokens may still verify.
+    /// How long after a key stops signing its access tokens may still verify.
     pub fn token_lifetime(&self) -> time::Duration {
         dur(self.access_ttl + self.leeway)
+    }
+
+    /// How long after a key stops signing the tokens of each purpose may still be checked.
+    pub fn key_lifetimes(&self) -> crate::keys::Lifetimes {
+        crate::keys::Lifetimes { access: self.token_lifetime(), id_token: crate::oidc::ID_TOKEN_TTL + dur(self.leeway) }
     }
 }
 
@@ -421,11 +430,15 @@ impl AuthState {
         Ok(account)
     }
 
+    /// (idle, absolute): sessions last used or begun before these are over.
+    pub fn session_cutoffs(&self) -> (time::PrimitiveDateTime, time::PrimitiveDateTime) {
+        let now = self.now();
+        (to_db_time(now - dur(self.settings.session_idle)), to_db_time(now - dur(self.settings.session_absolute)))
+    }
+
     /// The user's live sessions, most recently used first.
     pub async fn sessions(&self, user: UserId) -> Result<Vec<SessionRow>, AuthError> {
-        let now = self.now();
-        let idle_cutoff = to_db_time(now - dur(self.settings.session_idle));
-        let absolute_cutoff = to_db_time(now - dur(self.settings.session_absolute));
+        let (idle_cutoff, absolute_cutoff) = self.session_cutoffs();
         self.db
             .run(move |conn| store::live_sessions(conn, user, idle_cutoff, absolute_cutoff).map_err(AuthError::from))
             .await

@@ -64,6 +64,68 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`): registered OpenID Connect clients.
+    oidc_clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        id_token_alg -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`).
+    oidc_redirect_uris (client_id, uri) {
+        client_id -> Text,
+        uri -> Text,
+    }
+}
+
+diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`): authorization codes, by SHA-256.
+    oidc_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        session_id -> Text,
+        redirect_uri -> Text,
+        code_challenge -> Text,
+        nonce -> Nullable<Text>,
+        scope -> Text,
+        auth_time -> Timestamp,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        spent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`): opaque userinfo tokens, by SHA-256.
+    oidc_access_tokens (token_hash) {
+        token_hash -> Text,
+        code_hash -> Text,
+        client_id -> Text,
+        user_id -> Text,
+        session_id -> Text,
+        scope -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`).
+    oidc_consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     server_secrets (name) {
         name -> Text,
         secret -> Text,
@@ -201,6 +263,11 @@ diesel::joinable!(grade_history -> submissions (submission_id));
 diesel::joinable!(grade_history -> users (graded_by));
 diesel::joinable!(idempotency_keys -> users (user_id));
 diesel::joinable!(password_hashes -> users (user_id));
+diesel::joinable!(oidc_redirect_uris -> oidc_clients (client_id));
+diesel::joinable!(oidc_consents -> oidc_clients (client_id));
+diesel::joinable!(oidc_access_tokens -> users (user_id));
+diesel::joinable!(oidc_access_tokens -> sessions (session_id));
+diesel::joinable!(oidc_codes -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     catalog_stats,
@@ -210,6 +277,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     signing_keys,
     secrets,
     password_hashes,
+    oidc_clients,
+    oidc_redirect_uris,
+    oidc_codes,
+    oidc_access_tokens,
+    oidc_consents,
     server_secrets,
     courses,
     course_teachers,

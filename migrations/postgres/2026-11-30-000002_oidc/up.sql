@@ -1,0 +1,69 @@
+-- auth-core as an OpenID Connect provider: registered clients and their redirect URIs, one-time
+-- authorization codes, the opaque access tokens of the userinfo endpoint, and remembered consents.
+-- All in the schema `auth` (only auth-core's role reads it). Secrets, codes and tokens are kept as
+-- SHA-256 hashes only.
+
+CREATE TABLE auth.oidc_clients (
+    id TEXT PRIMARY KEY NOT NULL,         -- the client_id (a UUID)
+    name TEXT NOT NULL,                   -- shown on the consent page
+    secret_hash TEXT,                     -- SHA-256 of the client secret; NULL for a public client
+    id_token_alg TEXT NOT NULL CHECK (id_token_alg IN ('RS256', 'EdDSA')),
+    created_at TIMESTAMP NOT NULL
+);
+
+-- Matched as exact strings.
+CREATE TABLE auth.oidc_redirect_uris (
+    client_id TEXT NOT NULL REFERENCES auth.oidc_clients (id) ON DELETE CASCADE,
+    uri TEXT NOT NULL,
+    PRIMARY KEY (client_id, uri)
+);
+
+-- Single use, 60 seconds, bound to everything the token request must repeat or prove.
+CREATE TABLE auth.oidc_codes (
+    code_hash TEXT PRIMARY KEY NOT NULL,
+    client_id TEXT NOT NULL REFERENCES auth.oidc_clients (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES public.users (id) ON DELETE CASCADE,
+    session_id TEXT NOT NULL REFERENCES public.sessions (id) ON DELETE CASCADE,
+    redirect_uri TEXT NOT NULL,
+    code_challenge TEXT NOT NULL,         -- PKCE S256
+    nonce TEXT,
+    scope TEXT NOT NULL,
+    auth_time TIMESTAMP NOT NULL,         -- when the person signed in (the session's start)
+    issued_at TIMESTAMP NOT NULL,
+    expires_at TIMESTAMP NOT NULL,
+    spent_at TIMESTAMP
+);
+CREATE INDEX oidc_codes_expires_at ON auth.oidc_codes (expires_at);
+CREATE INDEX oidc_codes_user_client ON auth.oidc_codes (user_id, client_id);
+
+-- Opaque bearer tokens for the userinfo endpoint; no Lectern service accepts them.
+CREATE TABLE auth.oidc_access_tokens (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    code_hash TEXT NOT NULL REFERENCES auth.oidc_codes (code_hash) ON DELETE CASCADE,
+    client_id TEXT NOT NULL REFERENCES auth.oidc_clients (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES public.users (id) ON DELETE CASCADE,
+    session_id TEXT NOT NULL REFERENCES public.sessions (id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    issued_at TIMESTAMP NOT NULL,
+    expires_at TIMESTAMP NOT NULL,
+    revoked_at TIMESTAMP
+);
+CREATE INDEX oidc_access_tokens_code ON auth.oidc_access_tokens (code_hash);
+CREATE INDEX oidc_access_tokens_user_client ON auth.oidc_access_tokens (user_id, client_id);
+CREATE INDEX oidc_access_tokens_expires_at ON auth.oidc_access_tokens (expires_at);
+
+-- What a person allowed an application to learn (space-separated scopes), until they revoke it.
+CREATE TABLE auth.oidc_consents (
+    user_id TEXT NOT NULL REFERENCES public.users (id) ON DELETE CASCADE,
+    client_id TEXT NOT NULL REFERENCES auth.oidc_clients (id) ON DELETE CASCADE,
+    scope TEXT NOT NULL,
+    granted_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (user_id, client_id)
+);
+CREATE INDEX oidc_consents_client ON auth.oidc_consents (client_id);
+
+-- Migration 000001's default privileges already give new tables in `auth` to lectern_auth alone;
+-- granted here too, so this holds whichever role runs the migrations.
+GRANT SELECT, INSERT, UPDATE, DELETE
+    ON auth.oidc_clients, auth.oidc_redirect_uris, auth.oidc_codes, auth.oidc_access_tokens, auth.oidc_consents
+    TO lectern_auth;
