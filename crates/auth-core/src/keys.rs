@@ -395,7 +395,9 @@ pub fn store(
             signing_keys::private_key.eq(kek.seal(&label(&kid), &der)?),
             signing_keys::public_jwk.eq(public),
             signing_keys::created_at.eq(created),
-            signing_keys::activates_at.eq(to_db_time(activates_at).max(created)),
+            // Not `created`, which may be a microsecond later: the first keys of a fresh
+            // installation (one per slot, made in one instant) all sign from that instant.
+            signing_keys::activates_at.eq(to_db_time(activates_at)),
         ))
         .execute(conn)?;
     Ok(kid)

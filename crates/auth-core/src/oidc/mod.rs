@@ -138,7 +138,7 @@ pub fn user_claims(user: &UserRow, scopes: &Scopes, issuer: &str) -> serde_json:
         claims.insert("email".into(), user.email.clone().into());
         claims.insert("email_verified".into(), false.into());
     }
-    claims.insert(role_claim(issuer), user.role.clone().into());
+    claims.insert(role_claim(issuer), user.role.0.as_str().into());
     claims
 }
 

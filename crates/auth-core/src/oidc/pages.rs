@@ -10,12 +10,12 @@ use crate::service::AuthState;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use lectern_common::PageCtx;
 use lectern_common::db::{to_db_time, write_tx};
 use lectern_common::extract::{AuthUser, Identity, SecureForm, urlencode};
 use lectern_common::ids::UserId;
 use lectern_common::page::render_with_status;
 use lectern_common::problem::{PageError, Problem};
-use lectern_common::{PageCtx, PageUser};
 use token_claims::VerifyError;
 
 /// What a scope lets an application learn, in the consent page's words.
@@ -151,7 +151,7 @@ fn respond(req: &HttpRequest, outcome: Outcome, user: Option<AuthUser>) -> Resul
             let fields =
                 view.params.pairs().iter().filter(|(k, _)| k != "csrf_token" && k != "decision").cloned().collect();
             let page = ConsentPage {
-                ctx: PageUser(user).ctx(req),
+                ctx: lectern_common::extract::Page(user).ctx(req),
                 client_name: view.client_name,
                 destination,
                 scopes: scope_lines(&view.scopes),
