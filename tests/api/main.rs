@@ -17,6 +17,7 @@ mod failover;
 mod grading;
 mod hardening;
 mod keys;
+mod oidc;
 mod openapi;
 mod ops;
 mod outage;

@@ -445,7 +445,17 @@ async fn the_split_shape_behind_nginx() {
     {
         use diesel::{Connection, RunQueryDsl};
         let mut as_service = diesel::PgConnection::establish(&cluster.service_db_url).unwrap();
-        for table in ["auth.signing_keys", "auth.secrets", "auth.password_hashes", "auth.refresh_tokens"] {
+        for table in [
+            "auth.signing_keys",
+            "auth.secrets",
+            "auth.password_hashes",
+            "auth.refresh_tokens",
+            "auth.oidc_clients",
+            "auth.oidc_redirect_uris",
+            "auth.oidc_codes",
+            "auth.oidc_access_tokens",
+            "auth.oidc_consents",
+        ] {
             let refused = diesel::sql_query(format!("SELECT * FROM {table}")).execute(&mut as_service).unwrap_err();
             assert!(refused.to_string().contains("permission denied"), "{table}: {refused}");
         }
@@ -456,6 +466,11 @@ async fn the_split_shape_behind_nginx() {
         assert!(diesel::sql_query("SELECT id FROM users").execute(&mut as_service).unwrap() >= 2, "names are shared");
         let mut as_auth = diesel::PgConnection::establish(&cluster.auth_db_url).unwrap();
         assert_eq!(diesel::sql_query("SELECT kid FROM auth.signing_keys").execute(&mut as_auth).unwrap(), 6);
+        // The OpenID Connect tables (a later migration) went to auth-core's role too.
+        for table in ["oidc_clients", "oidc_redirect_uris", "oidc_codes", "oidc_access_tokens", "oidc_consents"] {
+            diesel::sql_query(format!("SELECT * FROM {table}")).execute(&mut as_auth).unwrap();
+            diesel::sql_query(format!("DELETE FROM {table} WHERE false")).execute(&mut as_auth).unwrap();
+        }
     }
 
     // auth-core goes away: the course processes keep serving with their cached keys.
