@@ -74,7 +74,7 @@ fn check_installed(script_dir: &Path, chromium: &str) {
 }
 
 /// Runs `cmd` with its output captured; `None` for the status when it was stopped at `timeout`.
-fn run_to_end(mut cmd: Command, timeout: Duration) -> (Option<ExitStatus>, String) {
+pub(crate) fn run_to_end(mut cmd: Command, timeout: Duration) -> (Option<ExitStatus>, String) {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -107,15 +107,15 @@ fn run_to_end(mut cmd: Command, timeout: Duration) -> (Option<ExitStatus>, Strin
 }
 
 /// A test-only HTTP server on 127.0.0.1 that moves the app's `ManualClock`:
-/// `POST /clock/advance?secs=N` answers the new time; `GET /clock` the current one.
-/// It lives in the test binary only, never in the product.
-struct ControlServer {
-    url: String,
+/// `POST /clock/advance?secs=N` answers the new time; `GET /clock` the current one, each as
+/// `{"now": "...", "unix": SECONDS}`. It lives in the test binary only, never in the product.
+pub(crate) struct ControlServer {
+    pub(crate) url: String,
     stop: Arc<AtomicBool>,
 }
 
 impl ControlServer {
-    fn start(clock: ManualClock) -> Self {
+    pub(crate) fn start(clock: ManualClock) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the control server");
         let url = format!("http://{}", listener.local_addr().expect("control address"));
         let stop = Arc::new(AtomicBool::new(false));
@@ -159,10 +159,12 @@ fn serve(stream: TcpStream, clock: &ManualClock) -> std::io::Result<()> {
     let (status, body) = match (method, path, secs) {
         ("POST", "/clock/advance", Some(secs)) if (1..=86_400 * 30).contains(&secs) => {
             clock.advance(time::Duration::seconds(secs));
-            ("200 OK", format!("{{\"now\":\"{}\"}}", clock.now()))
+            ("200 OK", format!("{{\"now\":\"{}\",\"unix\":{}}}", clock.now(), clock.now().unix_timestamp()))
         }
         ("POST", "/clock/advance", _) => ("400 Bad Request", "{\"error\":\"secs must be 1 to 2592000\"}".to_owned()),
-        ("GET", "/clock", _) => ("200 OK", format!("{{\"now\":\"{}\"}}", clock.now())),
+        ("GET", "/clock", _) => {
+            ("200 OK", format!("{{\"now\":\"{}\",\"unix\":{}}}", clock.now(), clock.now().unix_timestamp()))
+        }
         _ => ("404 Not Found", "{\"error\":\"not found\"}".to_owned()),
     };
     let mut stream = stream;

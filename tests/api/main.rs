@@ -18,6 +18,7 @@ mod grading;
 mod hardening;
 mod keys;
 mod oidc;
+mod oidc_browser;
 mod openapi;
 mod ops;
 mod outage;

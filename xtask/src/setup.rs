@@ -4,7 +4,8 @@
 //! missing packages are installed with apt; otherwise the exact command is printed and the task
 //! stops, since the suite would fail without them. PostgreSQL is started when it is installed but
 //! down, and on the default test URL a fresh server is given the `test` database and loopback trust
-//! the suite expects. The Node packages of the browser journeys are installed with `npm ci`.
+//! the suite expects. The Node packages of the browser journeys and of the OpenID Connect relying
+//! party are installed with `npm ci`.
 
 use anyhow::{Context, Result, bail};
 use std::ffi::OsString;
@@ -234,25 +235,32 @@ fn postgres(url: &str, root_user: bool) -> Result<()> {
     Ok(())
 }
 
-/// `npm ci` for the browser journeys, when their installed packages are missing or older than the lock file.
+/// The Node packages of the suite's scripts: the browser journeys (`tests/browser`) and the
+/// OpenID Connect relying party (`tests/oidc`, openid-client and playwright-core).
+const NODE_PACKAGES: &[(&str, &str)] =
+    &[("tests/browser", "the browser journeys"), ("tests/oidc", "the OpenID Connect relying party")];
+
+/// `npm ci` for each of [`NODE_PACKAGES`] whose installed packages are missing or older than its lock file.
 fn browser_packages(root: &Path) -> Result<()> {
-    let dir = root.join("tests/browser");
-    let lock = dir.join("package-lock.json");
-    let installed = dir.join("node_modules/.package-lock.json");
-    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let fresh = matches!((modified(&installed), modified(&lock)), (Some(i), Some(l)) if i >= l);
-    if !fresh {
-        println!("installing the browser journeys' Node packages (npm ci)");
-        let status = command("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .context("running npm ci")?;
-        if !status.success() {
-            bail!("npm ci in tests/browser failed ({status})");
+    for (dir, what) in NODE_PACKAGES {
+        let dir_path = root.join(dir);
+        let lock = dir_path.join("package-lock.json");
+        let installed = dir_path.join("node_modules/.package-lock.json");
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let fresh = matches!((modified(&installed), modified(&lock)), (Some(i), Some(l)) if i >= l);
+        if !fresh {
+            println!("installing the Node packages of {what} (npm ci in {dir})");
+            let status = command("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&dir_path)
+                .status()
+                .context("running npm ci")?;
+            if !status.success() {
+                bail!("npm ci in {dir} failed ({status})");
+            }
         }
+        println!("ok: Node packages of {dir}");
     }
-    println!("ok: Node packages of tests/browser");
     Ok(())
 }
 
