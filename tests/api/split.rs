@@ -384,6 +384,28 @@ async fn the_split_shape_behind_nginx() {
         assert!(metrics.contains("/api/materials/{id}"), "replica {port} served no material read");
     }
 
+    // Sign in with Lectern through the gateway: discovery names the public URL, its endpoints are routed to
+    // auth-core by their prefixes, and a client registered with the CLI is known there.
+    let discovery: Value =
+        client.get(format!("{gateway}/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(discovery["issuer"], gateway.as_str());
+    assert_eq!(discovery["token_endpoint"], format!("{gateway}/api/auth/oauth/token"));
+    let added: Value = serde_json::from_str(&cluster.cli(
+        &["oidc", "clients", "add", "--name", "Forum", "--redirect-uri", "https://forum.example/cb", "--json"],
+        "",
+    ))
+    .unwrap();
+    let token_reply = client
+        .post(format!("{gateway}/api/auth/oauth/token"))
+        .basic_auth(added["client_id"].as_str().unwrap(), added["client_secret"].as_str())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=authorization_code&code=x&redirect_uri=https%3A%2F%2Fforum.example%2Fcb&code_verifier=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token_reply.status(), 400, "the client authenticated; the made-up code did not");
+    assert_eq!(token_reply.json::<Value>().await.unwrap()["error"], "invalid_grant");
+
     // Key rotation while everything runs: new tokens carry the new kid, old tokens still work.
     let old_kid = kid(&teacher);
     let out = cluster.cli(&["keys", "rotate"], "");
@@ -468,8 +490,8 @@ async fn the_split_shape_behind_nginx() {
         assert_eq!(diesel::sql_query("SELECT kid FROM auth.signing_keys").execute(&mut as_auth).unwrap(), 6);
         // The OpenID Connect tables (a later migration) went to auth-core's role too.
         for table in ["oidc_clients", "oidc_redirect_uris", "oidc_codes", "oidc_access_tokens", "oidc_consents"] {
-            diesel::sql_query(format!("SELECT * FROM {table}")).execute(&mut as_auth).unwrap();
-            diesel::sql_query(format!("DELETE FROM {table} WHERE false")).execute(&mut as_auth).unwrap();
+            diesel::sql_query(format!("SELECT * FROM auth.{table}")).execute(&mut as_auth).unwrap();
+            diesel::sql_query(format!("DELETE FROM auth.{table} WHERE false")).execute(&mut as_auth).unwrap();
         }
     }
 
