@@ -235,10 +235,26 @@ impl Formation {
 
     /// SIGKILL to the node's whole process group: keeper, PostgreSQL and its backends at once,
     /// as when its machine dies.
+    /// Kills a node as a machine dies: its keeper and its PostgreSQL at once. Returns when nothing
+    /// answers on its port any more, so what follows happens without that node.
     pub fn kill(&mut self, name: &str) {
         let member = self.members.iter_mut().find(|m| m.name == name).unwrap();
         signal_group(member.child.id(), "KILL");
         let _ = member.child.wait();
+        // A postmaster that left the keeper's process group dies by its pid file.
+        let pid_file = self.root.path().join(name).join("postmaster.pid");
+        if let Some(pid) = std::fs::read_to_string(&pid_file).ok().and_then(|t| t.lines().next().map(str::to_owned))
+            && std::fs::read(format!("/proc/{}/cmdline", pid.trim()))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("postgres"))
+        {
+            let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+        }
+        let port = member.port;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            assert!(Instant::now() < deadline, "{name} still answers on {port} after being killed");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
