@@ -13,7 +13,7 @@ use lectern::startup::{Application, ServiceSet, prepare};
 use lectern_common::Config;
 use lectern_common::db::{DbConnection, to_db_time};
 use lectern_common::ids::{CourseId, UserId};
-use lectern_common::schema::{course_teachers, courses};
+use lectern_common::schema::{course_staff, courses};
 use std::sync::Arc;
 use token_claims::{Clock, Role, SystemClock};
 
@@ -79,16 +79,23 @@ fn seed_courses(conn: &mut DbConnection, teacher: UserId, count: usize) {
             .collect();
         let teachers: Vec<_> = ids
             .iter()
-            .map(|id| (course_teachers::course_id.eq(*id), course_teachers::teacher_id.eq(teacher)))
+            .map(|id| {
+                (
+                    course_staff::course_id.eq(*id),
+                    course_staff::user_id.eq(teacher),
+                    course_staff::role.eq("teacher"),
+                    course_staff::added_at.eq(now),
+                )
+            })
             .collect();
         match conn {
             DbConnection::Sqlite(c) => {
                 diesel::insert_into(courses::table).values(rows).execute(c).unwrap();
-                diesel::insert_into(course_teachers::table).values(teachers).execute(c).unwrap();
+                diesel::insert_into(course_staff::table).values(teachers).execute(c).unwrap();
             }
             DbConnection::Postgresql(c) => {
                 diesel::insert_into(courses::table).values(rows).execute(c).unwrap();
-                diesel::insert_into(course_teachers::table).values(teachers).execute(c).unwrap();
+                diesel::insert_into(course_staff::table).values(teachers).execute(c).unwrap();
             }
         }
     }

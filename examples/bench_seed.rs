@@ -27,7 +27,7 @@ use grading_service::store::{GradeRow, SubmissionRow};
 use lectern_common::db::{Db, DbConnection, to_db_time, write_tx};
 use lectern_common::ids::{AssignmentId, CourseId, GradeId, MaterialId, SubmissionId, UserId};
 use lectern_common::schema::{
-    assignments, course_teachers, courses, enrollments, grade_history, grades, materials, password_hashes, submissions,
+    assignments, course_staff, courses, enrollments, grade_history, grades, materials, password_hashes, submissions,
     users,
 };
 use std::time::Instant;
@@ -347,12 +347,17 @@ fn seed(conn: &mut DbConnection, now: OffsetDateTime) -> anyhow::Result<Fixtures
                 created_at: created,
                 updated_at: created,
             });
-            teachers.push((course_teachers::course_id.eq(c.id), course_teachers::teacher_id.eq(c.teacher)));
+            teachers.push((
+                course_staff::course_id.eq(c.id),
+                course_staff::user_id.eq(c.teacher),
+                course_staff::role.eq("teacher"),
+                course_staff::added_at.eq(created),
+            ));
             course_list.push(c);
         }
         write_tx(conn, |conn| -> anyhow::Result<()> {
             insert_chunks!(conn, courses::table, rows);
-            insert_chunks!(conn, course_teachers::table, teachers);
+            insert_chunks!(conn, course_staff::table, teachers);
             Ok(())
         })
     })?;
@@ -576,11 +581,16 @@ fn add_courses(conn: &mut DbConnection, count: usize, now: OffsetDateTime) -> an
                     created_at: at,
                     updated_at: at,
                 });
-                taught.push((course_teachers::course_id.eq(id), course_teachers::teacher_id.eq(teacher)));
+                taught.push((
+                    course_staff::course_id.eq(id),
+                    course_staff::user_id.eq(teacher),
+                    course_staff::role.eq("teacher"),
+                    course_staff::added_at.eq(at),
+                ));
             }
             write_tx(conn, |conn| -> anyhow::Result<()> {
                 insert_chunks!(conn, courses::table, rows);
-                insert_chunks!(conn, course_teachers::table, taught);
+                insert_chunks!(conn, course_staff::table, taught);
                 Ok(())
             })?;
             done += n;

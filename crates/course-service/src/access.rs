@@ -12,9 +12,10 @@
 //! so. Each carries the object it is about (the course, or with [`TeacherOf::over`] something in
 //! it, such as a material or an assignment) and the caller it was found for.
 //!
-//! Staff are teacher accounts with a relationship to the course; only `teacher` tokens are ever
-//! staff. Today every staff member is a teacher of the course; a grader will be staff too, but
-//! no teacher (see [`StaffOf`]). The API, the pages and grading-service all go through here.
+//! Staff are teacher accounts with a relationship to the course (`course_staff`); only `teacher`
+//! tokens are ever staff. A staff member is a teacher of the course (its creator or a
+//! co-teacher: [`TeacherOf`]) or a grader (staff, but no teacher: [`StaffOf`] only). The API, the
+//! pages and grading-service all go through here.
 
 use crate::error::CourseError;
 use crate::store::{CourseRow, MaterialRow};
@@ -23,7 +24,7 @@ use diesel::prelude::*;
 use lectern_common::AuthUser;
 use lectern_common::db::DbConnection;
 use lectern_common::ids::{CourseId, UserId};
-use lectern_common::schema::{course_teachers, courses, enrollments};
+use lectern_common::schema::{course_staff, courses, enrollments};
 use token_claims::Role;
 
 /// A course as loaded for a caller who may see it.
@@ -103,9 +104,10 @@ capability!(
 );
 capability!(
     /// Staff of the course: who sees all of its students' work, grades it and reads the
-    /// gradebook. Every teacher of the course is staff ([`From<TeacherOf>`]); a grader will be
-    /// staff without being a teacher, so what staff may do takes `StaffOf`, and what only
-    /// teachers may do (editing, enrollments, assignments, releasing grades) takes `TeacherOf`.
+    /// gradebook. Every teacher of the course is staff ([`From<TeacherOf>`]); a grader is staff
+    /// without being a teacher, so what staff may do takes `StaffOf`, and what only teachers may
+    /// do (editing, enrollments, staff, assignments, extensions, releasing grades, the audit
+    /// trail) takes `TeacherOf`.
     StaffOf
 );
 capability!(
@@ -141,11 +143,41 @@ impl<T> From<EnrolledIn<T>> for MemberOf<T> {
     }
 }
 
+/// A staff member's relationship to a course, as `course_staff.role` stores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StaffRole {
+    /// Every right of a teacher of the course.
+    Teacher,
+    /// Sees assignments, submissions and their files; grades; reads the gradebook. Nothing else.
+    Grader,
+}
+
+impl StaffRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Teacher => "teacher",
+            Self::Grader => "grader",
+        }
+    }
+
+    /// The stored value; anything else is a broken row, which grants nothing.
+    pub fn from_stored(raw: &str) -> Option<Self> {
+        match raw {
+            "teacher" => Some(Self::Teacher),
+            "grader" => Some(Self::Grader),
+            _ => None,
+        }
+    }
+}
+
 /// How a caller stands to a course they can see: what [`standing`] found.
 #[derive(Debug)]
 pub enum Standing {
-    /// A teacher who teaches this course.
+    /// A teacher who teaches this course (its creator or a co-teacher).
     Teacher(TeacherOf<Course>),
+    /// A grader of this course: staff, but no teacher.
+    Grader(StaffOf<Course>),
     /// A student enrolled in it.
     Enrolled(EnrolledIn<Course>),
     /// Anyone else signed in, for a published course.
@@ -156,6 +188,7 @@ impl Standing {
     pub fn course(&self) -> &Course {
         match self {
             Self::Teacher(t) => t.object(),
+            Self::Grader(g) => g.object(),
             Self::Enrolled(e) => e.object(),
             Self::Visitor(c) => c,
         }
@@ -163,6 +196,11 @@ impl Standing {
 
     pub fn is_teacher(&self) -> bool {
         matches!(self, Self::Teacher(_))
+    }
+
+    /// A teacher or a grader of the course.
+    pub fn is_staff(&self) -> bool {
+        matches!(self, Self::Teacher(_) | Self::Grader(_))
     }
 
     pub fn is_enrolled(&self) -> bool {
@@ -173,7 +211,7 @@ impl Standing {
     pub fn teacher(self) -> Result<TeacherOf<Course>, CourseError> {
         match self {
             Self::Teacher(t) => Ok(t),
-            Self::Enrolled(_) | Self::Visitor(_) => {
+            Self::Grader(_) | Self::Enrolled(_) | Self::Visitor(_) => {
                 Err(CourseError::Forbidden("only a teacher of this course may do this"))
             }
         }
@@ -181,13 +219,20 @@ impl Standing {
 
     /// Everyone's work, grading, the gradebook: staff of the course.
     pub fn staff(self) -> Result<StaffOf<Course>, CourseError> {
-        self.teacher().map(StaffOf::from)
+        match self {
+            Self::Teacher(t) => Ok(t.into()),
+            Self::Grader(g) => Ok(g),
+            Self::Enrolled(_) | Self::Visitor(_) => {
+                Err(CourseError::Forbidden("only staff of this course may do this"))
+            }
+        }
     }
 
     /// Reading materials, listing assignments: staff and enrolled students.
     pub fn member(self) -> Result<MemberOf<Course>, CourseError> {
         match self {
             Self::Teacher(t) => Ok(t.into()),
+            Self::Grader(g) => Ok(g.into()),
             Self::Enrolled(e) => Ok(e.into()),
             Self::Visitor(_) => Err(CourseError::Forbidden("enroll in this course to see its contents")),
         }
@@ -197,7 +242,7 @@ impl Standing {
     pub fn enrolled(self) -> Result<EnrolledIn<Course>, CourseError> {
         match self {
             Self::Enrolled(e) => Ok(e),
-            Self::Teacher(_) | Self::Visitor(_) => {
+            Self::Teacher(_) | Self::Grader(_) | Self::Visitor(_) => {
                 Err(CourseError::Forbidden("only students enrolled in this course may do this"))
             }
         }
@@ -206,28 +251,32 @@ impl Standing {
 
 /// The one scoped query: loads the course *for* `user`, with the user's relationship to it.
 pub fn standing(conn: &mut DbConnection, course: CourseId, user: &AuthUser) -> Result<Standing, CourseError> {
-    let teaches = exists(
-        course_teachers::table
-            .filter(course_teachers::course_id.eq(courses::id))
-            .filter(course_teachers::teacher_id.eq(user.id)),
-    );
+    let staff_role = course_staff::table
+        .filter(course_staff::course_id.eq(courses::id))
+        .filter(course_staff::user_id.eq(user.id))
+        .select(course_staff::role)
+        .single_value();
     let enrolled = exists(
         enrollments::table.filter(enrollments::course_id.eq(courses::id)).filter(enrollments::student_id.eq(user.id)),
     );
-    let found: Option<(CourseRow, bool, bool)> = courses::table
+    let found: Option<(CourseRow, Option<String>, bool)> = courses::table
         .filter(courses::id.eq(course))
-        .select((CourseRow::as_select(), teaches, enrolled))
+        .select((CourseRow::as_select(), staff_role, enrolled))
         .first(conn)
         .optional()?;
-    let Some((row, teaches, enrolled)) = found else { return Err(CourseError::NotVisible) };
+    let Some((row, staff_role, enrolled)) = found else { return Err(CourseError::NotVisible) };
     // Only teacher tokens are ever staff; only student tokens are ever enrolled.
     let (who, id) = (user.id, row.id);
-    let standing = match user.role {
-        Role::Teacher if teaches => Standing::Teacher(TeacherOf { holder: who, within: id, object: row }),
-        Role::Student if enrolled => Standing::Enrolled(EnrolledIn { holder: who, within: id, object: row }),
-        Role::Teacher | Role::Student => Standing::Visitor(row),
+    let standing = match (user.role, staff_role.as_deref().and_then(StaffRole::from_stored)) {
+        (Role::Teacher, Some(StaffRole::Teacher)) => {
+            Standing::Teacher(TeacherOf { holder: who, within: id, object: row })
+        }
+        (Role::Teacher, Some(StaffRole::Grader)) => Standing::Grader(StaffOf { holder: who, within: id, object: row }),
+        (Role::Student, _) if enrolled => Standing::Enrolled(EnrolledIn { holder: who, within: id, object: row }),
+        (Role::Teacher | Role::Student, _) => Standing::Visitor(row),
     };
-    if !standing.course().published && !standing.is_teacher() {
+    // Graders see an unpublished course too: they may be grading it before it opens.
+    if !standing.course().published && !standing.is_staff() {
         return Err(CourseError::NotVisible);
     }
     Ok(standing)
@@ -242,15 +291,15 @@ pub fn teacher_of(
     standing(conn, course, teacher.user())?.teacher()
 }
 
-/// The courses `user` is staff of, as a subquery (`course_id IN (...)`): for scoped queries
-/// elsewhere (grading's submissions) that must not repeat what "staff" means. It says what
-/// [`standing`]'s `teaches` says; when staff gain roles (graders), both change here together.
+/// The courses `user` is staff of (teacher or grader), as a subquery (`course_id IN (...)`): for
+/// scoped queries elsewhere (grading's submissions) that must not repeat what "staff" means. It
+/// says what [`standing`]'s `staff_role` says: any row in `course_staff`.
 pub fn staff_courses(user: UserId) -> StaffCourses {
-    course_teachers::table.filter(course_teachers::teacher_id.eq(user)).select(course_teachers::course_id)
+    course_staff::table.filter(course_staff::user_id.eq(user)).select(course_staff::course_id)
 }
 
 /// The query [`staff_courses`] builds.
 pub type StaffCourses = diesel::dsl::Select<
-    diesel::dsl::Filter<course_teachers::table, diesel::dsl::Eq<course_teachers::teacher_id, UserId>>,
-    course_teachers::course_id,
+    diesel::dsl::Filter<course_staff::table, diesel::dsl::Eq<course_staff::user_id, UserId>>,
+    course_staff::course_id,
 >;

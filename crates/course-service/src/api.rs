@@ -2,11 +2,15 @@
 //! says who may call it (the extractor), the body is parsed into domain types (`domain.rs`, 422
 //! naming the field, held back until access is decided), and `service/` does the rest.
 
+use crate::audit::AuditEntry;
 use crate::domain::{CourseDraft, CourseEdit, MaterialDraft, MaterialEdit, SearchText};
 use crate::error::CourseError;
 use crate::service::CourseState;
+use crate::service::staff::StaffChange;
 use crate::views::{CourseItem, CourseView, EnrollmentView, MaterialItem, MaterialView};
-use crate::views::{CoursePatch, EnrollRequest, MaterialPatch, NewCourse, NewMaterial};
+use crate::views::{
+    CoursePatch, EnrollRequest, MaterialPatch, NewCourse, NewMaterial, StaffList, StaffMember, StaffRequest,
+};
 use actix_web::{HttpResponse, web};
 use lectern_common::ids::{CourseId, MaterialId, UserId};
 use lectern_common::openapi::{BearerAuth, ProblemDocument};
@@ -41,6 +45,10 @@ pub struct CatalogQuery {
         enroll,
         unenroll,
         students,
+        staff,
+        add_staff,
+        remove_staff,
+        audit,
         materials,
         create_material,
         material,
@@ -50,7 +58,7 @@ pub struct CatalogQuery {
     components(schemas(ProblemDocument)),
     modifiers(&BearerAuth),
     tags(
-        (name = "courses", description = "The catalog and enrollments"),
+        (name = "courses", description = "The catalog, enrollments, staff and the audit trail"),
         (name = "materials", description = "A course's reading material")
     )
 )]
@@ -170,7 +178,7 @@ pub async fn patch(
         (status = 201, description = "Enrolled", body = EnrollmentView),
         (status = 200, description = "Already enrolled", body = EnrollmentView),
         (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "A wrong enrollment code, or a teacher who does not teach this course", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "A wrong enrollment code; a teacher or grader sending a code; anyone but a teacher of this course sending `student_email`", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "The needed field is missing, or no student has this email", body = ProblemDocument, content_type = "application/problem+json"),
     )
@@ -182,12 +190,14 @@ pub async fn enroll(
     body: web::Json<EnrollRequest>,
 ) -> actix_web::Result<HttpResponse> {
     let (id, body) = (id.into_inner(), body.into_inner());
-    let (created, enrollment) = match user.role {
-        Role::Student => {
+    // Enrolling someone else is managing enrollments, whoever asks: a student sending
+    // `student_email` is refused as the access table says (403), not told which field to use.
+    let (created, enrollment) = match (user.role, body.student_email) {
+        (Role::Student, None) => {
             let code = body.enrollment_code.ok_or_else(|| CourseError::invalid("enrollment_code", "is required"));
             state.enroll_with_code(&Student::try_from(user)?, id, code).await?
         }
-        Role::Teacher => state.enroll_by_email(&user, id, Ok(body.student_email)).await?,
+        (_, email) => state.enroll_by_email(&user, id, Ok(email)).await?,
     };
     Ok(if created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(enrollment))
 }
@@ -239,6 +249,112 @@ pub async fn students(
 ) -> actix_web::Result<HttpResponse> {
     let page = problem_page(page.into_inner())?;
     Ok(HttpResponse::Ok().json(state.students(&user, id.into_inner(), page).await?))
+}
+
+/// The course's staff: its teachers (the creator and co-teachers) and graders, teachers first.
+#[utoipa::path(
+    get,
+    path = "/api/courses/{id}/staff",
+    operation_id = "list_staff",
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course")),
+    responses(
+        (status = 200, description = "Every staff member", body = StaffList),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only the course's staff may see it", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn staff(
+    state: web::Data<CourseState>,
+    teacher: Teacher,
+    id: web::Path<CourseId>,
+) -> Result<HttpResponse, CourseError> {
+    Ok(HttpResponse::Ok().json(state.staff(&teacher, id.into_inner()).await?))
+}
+
+/// Adds a teacher account to the staff as `teacher` (co-teacher) or `grader`, or changes its role.
+#[utoipa::path(
+    post,
+    path = "/api/courses/{id}/staff",
+    operation_id = "add_staff",
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course")),
+    request_body = StaffRequest,
+    responses(
+        (status = 201, description = "Added", body = StaffMember),
+        (status = 200, description = "Already staff (with this role, or its role is now changed)", body = StaffMember),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of this course may manage its staff", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "The change would leave the course without a teacher", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "No teacher account has this email, or the role is neither teacher nor grader", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn add_staff(
+    state: web::Data<CourseState>,
+    teacher: Teacher,
+    id: web::Path<CourseId>,
+    body: web::Json<StaffRequest>,
+) -> Result<HttpResponse, CourseError> {
+    let change = StaffChange::try_from(body.into_inner());
+    let (created, member) = state.add_staff(&teacher, id.into_inner(), change).await?;
+    Ok(if created { HttpResponse::Created() } else { HttpResponse::Ok() }.json(member))
+}
+
+/// Removes someone from the staff; the last teacher cannot be removed.
+#[utoipa::path(
+    delete,
+    path = "/api/courses/{id}/staff/{user_id}",
+    operation_id = "remove_staff",
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course"), ("user_id" = UserId, Path, description = "The staff member")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of this course may manage its staff", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course visible to the caller, or that user is not on its staff", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "It would leave the course without a teacher", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn remove_staff(
+    state: web::Data<CourseState>,
+    teacher: Teacher,
+    path: web::Path<(CourseId, UserId)>,
+) -> Result<HttpResponse, CourseError> {
+    let (course, user) = path.into_inner();
+    state.remove_staff(&teacher, course, user).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The course's audit trail, newest first: who changed its staff, enrollments, materials,
+/// assignments, grades, releases and extensions, and when.
+#[utoipa::path(
+    get,
+    path = "/api/courses/{id}/audit",
+    operation_id = "course_audit",
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course"), PageParams),
+    responses(
+        (status = 200, description = "A page of entries, newest first", body = Paginated<AuditEntry>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of this course may read it", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`page` or `per_page` out of range", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn audit(
+    state: web::Data<CourseState>,
+    user: AuthUser,
+    id: web::Path<CourseId>,
+    page: web::Query<PageParams>,
+) -> actix_web::Result<HttpResponse> {
+    let page = problem_page(page.into_inner())?;
+    Ok(HttpResponse::Ok().json(state.audit(&user, id.into_inner(), page).await?.1))
 }
 
 /// The course's materials, in order.

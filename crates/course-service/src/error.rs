@@ -17,6 +17,9 @@ pub enum CourseError {
     /// 403: a student presented the wrong enrollment code.
     #[error("wrong enrollment code")]
     WrongCode,
+    /// 409: the change would leave the course without a teacher.
+    #[error("a course keeps at least one teacher: add another teacher first")]
+    LastTeacher,
     /// 422: a field broke a rule.
     #[error("{field}: {message}")]
     Invalid { field: &'static str, message: String },
@@ -43,6 +46,7 @@ impl IntoProblem for CourseError {
             Self::NotVisible | Self::NotFound => Problem::not_found(),
             Self::Forbidden(why) => Problem::forbidden(*why),
             Self::WrongCode => Problem::forbidden(self.to_string()),
+            Self::LastTeacher => Problem::new(actix_web::http::StatusCode::CONFLICT, self.to_string()),
             Self::Invalid { field, message } => Problem::invalid(*field, message.clone()),
             Self::Db(e) => db_problem(e),
         }
@@ -57,7 +61,8 @@ mod tests {
 
     #[test]
     fn each_variant_has_its_status() {
-        let cases: [(CourseError, u16); 9] = [
+        let cases: [(CourseError, u16); 10] = [
+            (CourseError::LastTeacher, 409),
             (CourseError::NotVisible, 404),
             (CourseError::NotFound, 404),
             (CourseError::Forbidden("no"), 403),

@@ -4,10 +4,12 @@
 //!   `MemberOf`, `EnrolledIn`) only its one scoped query makes; grading-service uses them too;
 //! - `service/`: what each request does, in one database hand-off, by aggregate (catalog,
 //!   enrollments, materials); `api.rs` and `pages.rs` are thin shells over it;
+//! - `audit.rs`: the append-only trail every change writes in its own transaction;
 //! - `domain.rs`: parsed input; `views.rs`: replies and request bodies; `markdown.rs`: rendering
 //!   and sanitising material bodies; `store.rs`: the queries.
 
 pub mod access;
+pub mod audit;
 pub mod catalog_cache;
 pub mod domain;
 pub mod error;
@@ -17,7 +19,7 @@ pub mod service;
 pub mod store;
 pub mod views;
 
-pub use access::{Course, EnrolledIn, InCourse, MemberOf, StaffOf, Standing, TeacherOf};
+pub use access::{Course, EnrolledIn, InCourse, MemberOf, StaffOf, StaffRole, Standing, TeacherOf};
 pub use error::CourseError;
 
 pub mod api;
@@ -48,6 +50,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<CourseState>, id
             .route("/{id}/enrollments", web::post().to(api::enroll))
             .route("/{id}/enrollments", web::get().to(api::students))
             .route("/{id}/enrollments/{student_id}", web::delete().to(api::unenroll))
+            .service(
+                web_config::resource("/{id}/staff")
+                    .route(web::get().to(api::staff))
+                    .route(web::post().to(api::add_staff)),
+            )
+            .service(web_config::resource("/{id}/staff/{user_id}").route(web::delete().to(api::remove_staff)))
+            .service(web_config::resource("/{id}/audit").route(web::get().to(api::audit)))
             .route("/{id}/materials", web::get().to(api::materials))
             .service(large_bodies(web_config::resource("/{id}/materials")).route(web::post().to(api::create_material))),
     )

@@ -5,6 +5,7 @@
 //! same domain types as the API's bodies, and each page makes one call to the service (one
 //! database hand-off). Everything works without JavaScript.
 
+use crate::audit::AuditEntry;
 use crate::domain::{
     CourseDraft, CourseEdit, CourseTitle, MaterialBody, MaterialDraft, MaterialEdit, MaterialTitle, SearchText,
     Summary, parse_form_position,
@@ -12,7 +13,8 @@ use crate::domain::{
 use crate::error::CourseError;
 use crate::service::CourseState;
 use crate::service::materials::MaterialAt;
-use crate::views::{CourseItem, CourseView, EnrollmentView, MaterialItem, MaterialView};
+use crate::service::staff::StaffChange;
+use crate::views::{CourseItem, CourseView, EnrollmentView, MaterialItem, MaterialView, StaffMember, StaffRequest};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use lectern_common::extract::{SecureForm, urlencode};
@@ -50,10 +52,23 @@ struct CoursePage {
     ctx: PageCtx,
     course: CourseView,
     is_teacher: bool,
+    is_grader: bool,
     is_enrolled: bool,
+    staff: Vec<StaffMember>,
     materials: Vec<MaterialItem>,
     students: Vec<EnrollmentView>,
     student_total: i64,
+}
+
+#[derive(Template)]
+#[template(path = "courses/audit.html")]
+struct AuditPage {
+    ctx: PageCtx,
+    course: CourseView,
+    entries: Vec<AuditEntry>,
+    total: i64,
+    prev: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Template)]
@@ -75,6 +90,8 @@ fn flash(done: Option<&str>) -> Option<String> {
         "student-removed" => "Student removed from the course. Their work and grades are kept.",
         "material-added" => "Material added.",
         "material-deleted" => "Material deleted.",
+        "staff-added" => "Staff updated: they now see this course in their catalog.",
+        "staff-removed" => "Removed from the staff.",
         _ => return None,
     };
     Some(text.to_owned())
@@ -167,7 +184,9 @@ async fn course_page(
         ctx: user.ctx(&req).with_flash(flash(query.done.as_deref())),
         course: view.course,
         is_teacher: view.is_teacher,
+        is_grader: view.is_grader,
         is_enrolled: view.is_enrolled,
+        staff: view.staff,
         materials: view.materials,
         students: view.students,
         student_total: view.student_total,
@@ -214,14 +233,15 @@ async fn enroll(
 ) -> Result<HttpResponse, PageError> {
     let SecureForm { user, form } = form;
     let (id, user): (CourseId, AuthUser) = (id.into_inner(), user.into_inner());
-    let done = match user.role {
-        Role::Student => {
+    // As in the API: sending `student_email` is managing enrollments, whoever sends it.
+    let done = match (user.role, form.student_email) {
+        (Role::Student, None) => {
             let code = form.enrollment_code.ok_or_else(|| CourseError::invalid("enrollment_code", "is required"));
             state.enroll_with_code(&Student::try_from(user).map_err(PageError)?, id, code).await?;
             "enrolled"
         }
-        Role::Teacher => {
-            state.enroll_by_email(&user, id, Ok(form.student_email)).await?;
+        (_, email) => {
+            state.enroll_by_email(&user, id, Ok(email)).await?;
             "student-added"
         }
     };
@@ -249,6 +269,63 @@ async fn remove_student(
     let (course, student) = path.into_inner();
     state.unenroll(&form.user, course, student).await?;
     Ok(see_other(format!("/courses/{course}?done=student-removed")))
+}
+
+#[derive(Deserialize)]
+pub struct StaffForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub role: String,
+}
+
+async fn add_staff(
+    state: web::Data<CourseState>,
+    id: web::Path<CourseId>,
+    form: SecureForm<StaffForm, Teacher>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.into_inner();
+    let SecureForm { user, form } = form;
+    let change = StaffChange::try_from(StaffRequest { email: form.email, role: form.role });
+    state.add_staff(&user, id, change).await?;
+    Ok(see_other(format!("/courses/{id}?done=staff-added")))
+}
+
+async fn remove_staff(
+    state: web::Data<CourseState>,
+    path: web::Path<(CourseId, UserId)>,
+    form: SecureForm<NoFields, Teacher>,
+) -> Result<HttpResponse, PageError> {
+    let (course, user) = path.into_inner();
+    state.remove_staff(&form.user, course, user).await?;
+    Ok(see_other(format!("/courses/{course}?done=staff-removed")))
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    pub page: Option<u32>,
+}
+
+async fn audit_page(
+    req: HttpRequest,
+    state: web::Data<CourseState>,
+    user: PageUser,
+    id: web::Path<CourseId>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, PageError> {
+    let page = PageParams { page: query.page, per_page: Some(50) }.validate().map_err(PageError)?;
+    let id = id.into_inner();
+    let (course, entries) = state.audit(&user, id, page).await?;
+    let pages = Pagination { page: 1, per_page: 50 }.page_count(entries.total);
+    let link = |p: u32| format!("/courses/{id}/audit?page={p}");
+    render(&AuditPage {
+        ctx: user.ctx(&req),
+        course,
+        total: entries.total,
+        prev: (page.page > 1).then(|| link(page.page - 1)),
+        next: (i64::from(page.page) < pages).then(|| link(page.page + 1)),
+        entries: entries.items,
+    })
 }
 
 #[derive(Deserialize)]
@@ -342,6 +419,9 @@ pub fn scope(state: web::Data<CourseState>, identity: web::Data<Identity>) -> ac
         .route("/{id}/leave", web::post().to(leave))
         .route("/{id}/students", web::post().to(enroll))
         .route("/{id}/students/{student_id}/remove", web::post().to(remove_student))
+        .route("/{id}/staff", web::post().to(add_staff))
+        .route("/{id}/staff/{user_id}/remove", web::post().to(remove_staff))
+        .route("/{id}/audit", web::get().to(audit_page))
         .service(large_bodies(web::resource("/{id}/materials")).route(web::post().to(add_material)))
         .route("/{id}/materials/{material_id}", web::get().to(material_page))
         .service(large_bodies(web::resource("/{id}/materials/{material_id}/edit")).route(web::post().to(edit_material)))

@@ -2,13 +2,14 @@
 //! honestly; `access.rs` and the services give it meaning. The functions are this crate's own:
 //! other crates reach courses through `access.rs` and the services, with a capability.
 
+use crate::access::StaffRole;
 use crate::views::PersonRef;
 use diesel::prelude::*;
 use lectern_common::db::{DbConnection, MultiBackend};
 use lectern_common::ids::{CourseId, MaterialId, UserId};
 use lectern_common::pagination::Pagination;
 use lectern_common::role_column::RoleColumn;
-use lectern_common::schema::{catalog_stats, course_teachers, courses, enrollments, materials, users};
+use lectern_common::schema::{catalog_stats, course_staff, courses, enrollments, materials, users};
 use std::collections::{HashMap, HashSet};
 use time::PrimitiveDateTime;
 use token_claims::Role;
@@ -49,7 +50,8 @@ pub struct MaterialListRow {
     pub position: i32,
 }
 
-/// What the catalog may show this caller: published courses, and a teacher's own drafts.
+/// What the catalog may show this caller: published courses, and the drafts of the courses a
+/// teacher account is staff of (teacher or grader).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CatalogScope {
     Published,
@@ -74,9 +76,10 @@ fn catalog_query<'a>(scope: CatalogScope, q: Option<&str>) -> courses::BoxedQuer
     let mut query = courses::table.into_boxed::<MultiBackend>();
     query = match scope {
         CatalogScope::Published => query.filter(courses::published.eq(true)),
-        CatalogScope::PublishedOrTaughtBy(teacher) => query.filter(courses::published.eq(true).or(courses::id.eq_any(
-            course_teachers::table.filter(course_teachers::teacher_id.eq(teacher)).select(course_teachers::course_id),
-        ))),
+        CatalogScope::PublishedOrTaughtBy(teacher) => query
+            .filter(courses::published.eq(true).or(courses::id.eq_any(
+                course_staff::table.filter(course_staff::user_id.eq(teacher)).select(course_staff::course_id),
+            ))),
     };
     if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
         query = query.filter(lower(courses::title).like(like_pattern(q)).escape('\\'));
@@ -112,9 +115,9 @@ fn catalog_total(conn: &mut DbConnection, scope: CatalogScope, q: Option<&str>) 
     match scope {
         CatalogScope::Published => Ok(published),
         CatalogScope::PublishedOrTaughtBy(teacher) => {
-            let drafts: i64 = course_teachers::table
+            let drafts: i64 = course_staff::table
                 .inner_join(courses::table)
-                .filter(course_teachers::teacher_id.eq(teacher))
+                .filter(course_staff::user_id.eq(teacher))
                 .filter(courses::published.eq(false))
                 .count()
                 .get_result(conn)?;
@@ -123,13 +126,14 @@ fn catalog_total(conn: &mut DbConnection, scope: CatalogScope, q: Option<&str>) 
     }
 }
 
-/// The teachers of each course, in name order.
+/// The teachers of each course (not its graders), in name order.
 pub(crate) fn teachers_of(conn: &mut DbConnection, ids: &[CourseId]) -> QueryResult<HashMap<CourseId, Vec<PersonRef>>> {
-    let rows: Vec<(CourseId, UserId, String)> = course_teachers::table
+    let rows: Vec<(CourseId, UserId, String)> = course_staff::table
         .inner_join(users::table)
-        .filter(course_teachers::course_id.eq_any(ids))
+        .filter(course_staff::course_id.eq_any(ids))
+        .filter(course_staff::role.eq(StaffRole::Teacher.as_str()))
         .order((users::display_name.asc(), users::id.asc()))
-        .select((course_teachers::course_id, users::id, users::display_name))
+        .select((course_staff::course_id, users::id, users::display_name))
         .load(conn)?;
     let mut map: HashMap<CourseId, Vec<PersonRef>> = HashMap::new();
     for (course, id, display_name) in rows {
@@ -150,14 +154,96 @@ pub(crate) fn enrollments_of(conn: &mut DbConnection, student: UserId) -> QueryR
 /// A new course, taught by its creator.
 pub(crate) fn insert_course(conn: &mut DbConnection, row: &CourseRow) -> QueryResult<()> {
     diesel::insert_into(courses::table).values(row).execute(conn)?;
-    add_teacher(conn, row.id, row.created_by)
+    insert_staff(conn, row.id, row.created_by, StaffRole::Teacher, row.created_at)
 }
 
-pub(crate) fn add_teacher(conn: &mut DbConnection, course: CourseId, teacher: UserId) -> QueryResult<()> {
-    diesel::insert_into(course_teachers::table)
-        .values((course_teachers::course_id.eq(course), course_teachers::teacher_id.eq(teacher)))
+pub(crate) fn insert_staff(
+    conn: &mut DbConnection,
+    course: CourseId,
+    user: UserId,
+    role: StaffRole,
+    now: PrimitiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(course_staff::table)
+        .values((
+            course_staff::course_id.eq(course),
+            course_staff::user_id.eq(user),
+            course_staff::role.eq(role.as_str()),
+            course_staff::added_at.eq(now),
+        ))
         .execute(conn)
         .map(drop)
+}
+
+pub(crate) fn set_staff_role(
+    conn: &mut DbConnection,
+    course: CourseId,
+    user: UserId,
+    role: StaffRole,
+) -> QueryResult<()> {
+    diesel::update(course_staff::table.find((course, user)))
+        .set(course_staff::role.eq(role.as_str()))
+        .execute(conn)
+        .map(drop)
+}
+
+pub(crate) fn delete_staff(conn: &mut DbConnection, course: CourseId, user: UserId) -> QueryResult<bool> {
+    diesel::delete(course_staff::table.find((course, user))).execute(conn).map(|n| n > 0)
+}
+
+/// One staff row: the user, their email, the role as stored and when they were added.
+pub type StaffRow = (PersonRef, String, String, PrimitiveDateTime);
+
+/// A course's staff: teachers first, then graders, each in name order.
+pub(crate) fn staff_of(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<StaffRow>> {
+    let rows: Vec<(UserId, String, String, String, PrimitiveDateTime)> = course_staff::table
+        .inner_join(users::table)
+        .filter(course_staff::course_id.eq(course))
+        .order((course_staff::role.desc(), users::display_name.asc(), users::id.asc()))
+        .select((users::id, users::display_name, users::email, course_staff::role, course_staff::added_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, display_name, email, role, at)| (PersonRef { id, display_name }, email, role, at))
+        .collect())
+}
+
+/// The stored role of `user` on the course's staff, if any.
+pub(crate) fn staff_role(conn: &mut DbConnection, course: CourseId, user: UserId) -> QueryResult<Option<String>> {
+    course_staff::table.find((course, user)).select(course_staff::role).first(conn).optional()
+}
+
+/// How many teachers the course has (graders not counted).
+pub(crate) fn teacher_count(conn: &mut DbConnection, course: CourseId) -> QueryResult<i64> {
+    course_staff::table
+        .filter(course_staff::course_id.eq(course))
+        .filter(course_staff::role.eq(StaffRole::Teacher.as_str()))
+        .count()
+        .get_result(conn)
+}
+
+/// The teacher account with this (lower-cased) email, if there is one.
+pub(crate) fn find_teacher_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<PersonRef>> {
+    users::table
+        .filter(users::email.eq(email))
+        .filter(users::role.eq(RoleColumn(Role::Teacher)))
+        .select((users::id, users::display_name))
+        .first::<(UserId, String)>(conn)
+        .optional()
+        .map(|found| found.map(|(id, display_name)| PersonRef { id, display_name }))
+}
+
+/// Queues writers that change one course's staff: on PostgreSQL it locks the course row for the
+/// rest of the transaction, *before* the caller's standing is read, so two teachers removing each
+/// other at once are served one after the other and the second sees the first's change (and is
+/// no teacher any more). SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time.
+pub(crate) fn lock_course(conn: &mut DbConnection, course: CourseId) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            courses::table.find(course).select(courses::id).for_update().load::<CourseId>(pg).map(drop)
+        }
+        DbConnection::Sqlite(_) => Ok(()),
+    }
 }
 
 #[derive(AsChangeset, Default)]

@@ -2,7 +2,7 @@
 //! enrollments as one caller may see them) and the request bodies as sent, before `domain.rs`
 //! parses them. Pages render the same views.
 
-use crate::access::Standing;
+use crate::access::{StaffRole, Standing};
 use crate::store::{CourseRow, MaterialRow};
 use lectern_common::db::rfc3339;
 use lectern_common::ids::{CourseId, MaterialId, UserId};
@@ -108,12 +108,39 @@ pub struct EnrollmentView {
     pub enrolled_at: String,
 }
 
+/// A staff member as the course's staff see them (with the email: they add people by email).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StaffUser {
+    pub id: UserId,
+    pub display_name: String,
+    pub email: String,
+}
+
+/// One of a course's staff.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StaffMember {
+    pub user: StaffUser,
+    pub role: StaffRole,
+    #[schema(format = DateTime)]
+    pub added_at: String,
+}
+
+/// `GET /api/courses/{id}/staff`: the whole staff (a course has few), teachers first.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct StaffList {
+    pub items: Vec<StaffMember>,
+}
+
 /// The course page's whole view model, read in one hand-off.
 #[derive(Clone, Debug)]
 pub struct CoursePageView {
     pub course: CourseView,
     pub is_teacher: bool,
+    /// A grader of the course: staff, but no teacher.
+    pub is_grader: bool,
     pub is_enrolled: bool,
+    /// For its staff.
+    pub staff: Vec<StaffMember>,
     /// For its teachers and enrolled students.
     pub materials: Vec<MaterialItem>,
     /// For its teachers: the first 100 students, and how many there are.
@@ -146,6 +173,18 @@ pub struct CoursePatch {
     pub title: Option<String>,
     pub summary: Option<String>,
     pub published: Option<bool>,
+}
+
+/// A teacher of the course adds a teacher account to its staff, or changes its role.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+pub struct StaffRequest {
+    /// The email of a teacher account.
+    #[serde(default)]
+    pub email: String,
+    /// `teacher` (a co-teacher: every right of a teacher of the course) or `grader`.
+    #[schema(value_type = StaffRole)]
+    #[serde(default)]
+    pub role: String,
 }
 
 /// A student enrolls with the code; a teacher of the course enrolls a student by email.

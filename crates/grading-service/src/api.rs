@@ -2,17 +2,19 @@
 //! signature says who may call it, the body is parsed into domain types (422 naming the field,
 //! held back until access is decided), `service/` does the rest.
 
-use crate::domain::{Feedback, IdempotencyKey, NewAssignment, ScoreInput, SubmissionBody};
+use crate::domain::{DueAt, Feedback, IdempotencyKey, NewAssignment, ScoreInput, SubmissionBody};
 use crate::error::GradingError;
+use crate::files::{self, Handin};
 use crate::gradebook::Gradebook;
 use crate::service::GradingState;
 use crate::views::{
-    AssignmentDetail, AssignmentInput, AssignmentView, GradeInput, GradeView, HistoryItem, MyGrade, Receipt,
-    SubmissionDetail, SubmissionItem, SubmitInput,
+    AssignmentDetail, AssignmentInput, AssignmentView, ExtensionInput, ExtensionItem, ExtensionSet, GradeInput,
+    GradeView, HistoryItem, MyGrade, Receipt, SubmissionDetail, SubmissionItem, SubmitInput, SubmitMultipart,
+    SubmitReply,
 };
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use lectern_common::ids::{AssignmentId, CourseId, SubmissionId};
+use lectern_common::ids::{AssignmentId, CourseId, FileId, SubmissionId, UserId};
 use lectern_common::openapi::{BearerAuth, ProblemDocument};
 use lectern_common::pagination::{PageParams, Paginated};
 use lectern_common::{AuthUser, Student, Teacher};
@@ -43,7 +45,12 @@ pub struct GradebookQuery {
         put_grade,
         grade_history,
         my_grades,
-        gradebook
+        gradebook,
+        put_extension,
+        delete_extension,
+        list_extensions,
+        download_file,
+        download_all
     ),
     components(schemas(ProblemDocument)),
     modifiers(&BearerAuth),
@@ -191,37 +198,17 @@ pub async fn release(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-/// Hands in a new attempt; each is kept unchanged.
-#[utoipa::path(
-    post,
-    path = "/api/grading/assignments/{id}/submissions",
-    tag = "grading",
-    security(("bearer" = [])),
-    params(("id" = AssignmentId, Path, description = "The assignment"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first reply instead of making a new attempt (1 to 255 visible ASCII characters)")),
-    request_body = SubmitInput,
-    responses(
-        (status = 201, description = "The receipt of the attempt (again, for a replayed `Idempotency-Key`)", body = Receipt,
-            headers(
-                ("Location" = String, description = "The submission"),
-                ("Idempotent-Replayed" = String, description = "`true` when this is the stored first reply")
-            )),
-        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "Only a student enrolled in the course may submit", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 404, description = "No such assignment, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 409, description = "Every attempt `max_attempts` allows has been made", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 413, description = "The body is larger than 512 KiB", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 422, description = "An empty or too long body, or an `Idempotency-Key` unusable or already used for a different request", body = ProblemDocument, content_type = "application/problem+json"),
-    )
-)]
-pub async fn submit(
-    state: web::Data<GradingState>,
-    student: Student,
-    path: web::Path<AssignmentId>,
-    req: HttpRequest,
-    body: web::Json<SubmitInput>,
-) -> Result<HttpResponse, GradingError> {
-    let parsed = SubmissionBody::parse(&body.body);
-    let reply = state.submit(&student, path.into_inner(), parsed, idempotency_key(&req)).await?;
+/// Whether a request's body is `multipart/form-data` (the file submissions' route).
+pub fn is_multipart(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    ctx.head()
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"))
+}
+
+/// The reply to a submission: the receipt (first or replayed) with its headers.
+fn submitted(reply: SubmitReply) -> Result<HttpResponse, GradingError> {
     let status =
         actix_web::http::StatusCode::from_u16(reply.status).map_err(|e| GradingError::Unexpected(e.to_string()))?;
     let mut resp = HttpResponse::build(status);
@@ -233,6 +220,62 @@ pub async fn submit(
         resp.insert_header(("Idempotent-Replayed", "true"));
     }
     Ok(resp.body(reply.body))
+}
+
+/// Hands in a new attempt, text (JSON) or text and files (`multipart/form-data`); each is kept
+/// unchanged.
+#[utoipa::path(
+    post,
+    path = "/api/grading/assignments/{id}/submissions",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = AssignmentId, Path, description = "The assignment"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request return the first reply instead of making a new attempt (1 to 255 visible ASCII characters); bound to the whole request, files included")),
+    request_body(content(
+        (SubmitInput = "application/json"),
+        (SubmitMultipart = "multipart/form-data")
+    )),
+    responses(
+        (status = 201, description = "The receipt of the attempt (again, for a replayed `Idempotency-Key`)", body = Receipt,
+            headers(
+                ("Location" = String, description = "The submission"),
+                ("Idempotent-Replayed" = String, description = "`true` when this is the stored first reply")
+            )),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a student enrolled in the course may submit", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 409, description = "Every attempt `max_attempts` allows has been made, or the assignment is closed (its late policy's cut-off has passed)", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 413, description = "A JSON body larger than 512 KiB; more than 10 files, a file above 10 MiB, or files above 25 MiB in all", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "No text and no file, a too long text, or an `Idempotency-Key` unusable or already used for a different request", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 503, description = "The database, or every upload slot of this process, is busy; retry after `Retry-After`", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn submit(
+    state: web::Data<GradingState>,
+    student: Student,
+    path: web::Path<AssignmentId>,
+    req: HttpRequest,
+    body: web::Json<SubmitInput>,
+) -> Result<HttpResponse, GradingError> {
+    let parsed = SubmissionBody::parse(&body.body).map(Handin::text);
+    submitted(state.submit(&student, path.into_inner(), parsed, idempotency_key(&req)).await?)
+}
+
+/// The same endpoint for `multipart/form-data` (documented with [`submit`]): the caller's right
+/// to submit is checked before the body is read, the body is read as a stream with its limits
+/// enforced while it arrives, and only a few uploads per process hold their files at once.
+pub async fn submit_multipart(
+    state: web::Data<GradingState>,
+    student: Student,
+    path: web::Path<AssignmentId>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, GradingError> {
+    let id = path.into_inner();
+    state.may_submit(&student, id).await?;
+    let _slot = state.upload_slot().await?;
+    let upload = files::read(req.headers(), payload, None).await?;
+    let handin = Handin::new(upload.body, upload.files);
+    submitted(state.submit(&student, id, handin, idempotency_key(&req)).await?)
 }
 
 /// Submissions: every student's latest attempt for a teacher of the course; one's own attempts for a student.
@@ -295,7 +338,7 @@ pub async fn submission(
     responses(
         (status = 200, description = "The grade", body = GradeView),
         (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
-        (status = 403, description = "Only a teacher of the course may grade", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only staff of the course (teachers and graders) may grade; students get 403", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "No such submission, or not the caller's to see", body = ProblemDocument, content_type = "application/problem+json"),
         (status = 422, description = "The score is not a number in 0..=max_points, or the feedback is too long", body = ProblemDocument, content_type = "application/problem+json"),
     )
@@ -335,6 +378,152 @@ pub async fn grade_history(
     let page = query.into_inner().validate()?;
     let history = state.history(&teacher, path.into_inner(), page).await?;
     Ok(HttpResponse::Ok().json(history))
+}
+
+/// Gives an enrolled student their own due date on the assignment (a second one replaces the first).
+#[utoipa::path(
+    put,
+    path = "/api/grading/assignments/{id}/extensions/{student_id}",
+    operation_id = "put_extension",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = AssignmentId, Path, description = "The assignment"), ("student_id" = UserId, Path, description = "The student")),
+    request_body = ExtensionInput,
+    responses(
+        (status = 200, description = "The student's due date", body = ExtensionSet),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of the course may do this", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`due_at` is no RFC 3339 time, or the student is not enrolled", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_extension(
+    state: web::Data<GradingState>,
+    user: AuthUser,
+    path: web::Path<(AssignmentId, UserId)>,
+    body: web::Json<ExtensionInput>,
+) -> Result<HttpResponse, GradingError> {
+    let (id, student) = path.into_inner();
+    let due = DueAt::parse(&body.due_at);
+    Ok(HttpResponse::Ok().json(state.set_extension(&user, id, student, due).await?))
+}
+
+/// Takes a student's own due date back: the assignment's applies again.
+#[utoipa::path(
+    delete,
+    path = "/api/grading/assignments/{id}/extensions/{student_id}",
+    operation_id = "delete_extension",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = AssignmentId, Path, description = "The assignment"), ("student_id" = UserId, Path, description = "The student")),
+    responses(
+        (status = 204, description = "The student has no extension (any more)"),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of the course may do this", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_extension(
+    state: web::Data<GradingState>,
+    user: AuthUser,
+    path: web::Path<(AssignmentId, UserId)>,
+) -> Result<HttpResponse, GradingError> {
+    let (id, student) = path.into_inner();
+    state.remove_extension(&user, id, student).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The assignment's extensions, by student name.
+#[utoipa::path(
+    get,
+    path = "/api/grading/assignments/{id}/extensions",
+    operation_id = "list_extensions",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = AssignmentId, Path, description = "The assignment"), PageParams),
+    responses(
+        (status = 200, description = "A page of extensions", body = Paginated<ExtensionItem>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only the course's staff may see them", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`page` or `per_page` out of range", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_extensions(
+    state: web::Data<GradingState>,
+    user: AuthUser,
+    path: web::Path<AssignmentId>,
+    query: web::Query<PageParams>,
+) -> Result<HttpResponse, GradingError> {
+    let page = query.into_inner().validate()?;
+    Ok(HttpResponse::Ok().json(state.extensions(&user, path.into_inner(), page).await?))
+}
+
+/// A file as a download: always an attachment, never sniffed, sandboxed, whatever its type.
+pub fn file_response(download: crate::service::submissions::Download) -> HttpResponse {
+    let mut resp = HttpResponse::Ok();
+    resp.content_type(download.file.content_type.as_str());
+    for header in files::download_headers(&download.file.name) {
+        resp.insert_header(header);
+    }
+    resp.body(download.bytes)
+}
+
+/// One file of a submission, for its student and the course's staff.
+#[utoipa::path(
+    get,
+    path = "/api/grading/submissions/{id}/files/{file_id}",
+    operation_id = "download_file",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = SubmissionId, Path, description = "The submission"), ("file_id" = FileId, Path, description = "The file")),
+    responses(
+        (status = 200, description = "The bytes, as an attachment (`Content-Disposition: attachment`, `X-Content-Type-Options: nosniff`, `Content-Security-Policy: sandbox`)", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such file, or not the caller's to see", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn download_file(
+    state: web::Data<GradingState>,
+    user: AuthUser,
+    path: web::Path<(SubmissionId, FileId)>,
+) -> Result<HttpResponse, GradingError> {
+    let (id, file) = path.into_inner();
+    Ok(file_response(state.download(&user, id, file).await?))
+}
+
+/// The "all submissions" zip, streamed.
+pub fn archive_response(db: lectern_common::Db, plan: crate::archive::Plan) -> HttpResponse {
+    let mut resp = HttpResponse::Ok();
+    resp.content_type("application/zip");
+    for header in files::download_headers(&plan.file_name) {
+        resp.insert_header(header);
+    }
+    resp.streaming(crate::archive::stream(db, plan))
+}
+
+/// Every student's latest attempt at the assignment, each in a folder of its own (text and files), as one zip.
+#[utoipa::path(
+    get,
+    path = "/api/grading/assignments/{id}/submissions.zip",
+    operation_id = "download_all_submissions",
+    tag = "grading",
+    security(("bearer" = [])),
+    params(("id" = AssignmentId, Path, description = "The assignment")),
+    responses(
+        (status = 200, description = "A zip: `receipts.csv`, and a folder per student with `submission.txt` and the files", content_type = "application/zip", body = Vec<u8>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only the course's staff may download them", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such assignment, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn download_all(
+    state: web::Data<GradingState>,
+    user: AuthUser,
+    path: web::Path<AssignmentId>,
+) -> Result<HttpResponse, GradingError> {
+    let plan = state.archive(&user, path.into_inner()).await?;
+    Ok(archive_response(state.db.clone(), plan))
 }
 
 /// The caller's released grades (students).

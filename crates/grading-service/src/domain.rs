@@ -131,6 +131,16 @@ impl MaxPoints {
         Self::parse(&text)
     }
 
+    /// Hundredths of a decimal written as text (`12.5` -> 1250), without range checks.
+    pub(crate) fn hundredths_of_text(raw: &str) -> Result<i64, &'static str> {
+        parse_hundredths(raw)
+    }
+
+    /// Hundredths of a JSON number, without range checks; a string is not a number.
+    pub(crate) fn hundredths_of_json(value: &serde_json::Value) -> Result<i64, &'static str> {
+        parse_hundredths(&json_number_text(value).ok_or("must be a number")?)
+    }
+
     /// A stored maximum (checked when it was written).
     pub fn from_stored(hundredths: i32) -> Self {
         Self(Points(hundredths))
@@ -333,6 +343,7 @@ pub struct NewAssignment {
     pub due_at: DueAt,
     pub max_points: MaxPoints,
     pub max_attempts: Option<i32>,
+    pub late_policy: Option<crate::late::LatePolicy>,
 }
 
 impl TryFrom<AssignmentInput> for NewAssignment {
@@ -344,6 +355,7 @@ impl TryFrom<AssignmentInput> for NewAssignment {
             due_at: DueAt::parse(&b.due_at)?,
             max_points: MaxPoints::from_json(&b.max_points)?,
             max_attempts: parse_max_attempts(b.max_attempts.as_ref())?,
+            late_policy: crate::late::LatePolicy::from_json(b.late_policy.as_ref())?,
         })
     }
 }

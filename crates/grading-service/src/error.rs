@@ -22,6 +22,18 @@ pub enum GradingError {
     /// 409: every attempt `max_attempts` allows has been made.
     #[error("no attempts left: this assignment allows {0}")]
     AttemptsUsedUp(i32),
+    /// 409: the assignment no longer takes submissions (its late policy's cut-off has passed).
+    #[error("this assignment is closed: submissions were accepted until {0}")]
+    Closed(String),
+    /// 413: a multipart body over one of its limits (docs/api.md, files).
+    #[error("{0}")]
+    TooLarge(String),
+    /// 400: a body that could not be read at all (a broken multipart stream).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 503: every upload slot of this process is taken for longer than a request should wait.
+    #[error("too many uploads at once: try again in a moment")]
+    Busy,
     /// 422: an `Idempotency-Key` this user already used for a different request (another body
     /// or another assignment). The IETF idempotency-key draft answers this with 422.
     #[error("this Idempotency-Key was already used for a different request")]
@@ -61,6 +73,8 @@ impl From<CourseError> for GradingError {
             CourseError::WrongCode => Self::Forbidden("wrong enrollment code"),
             CourseError::Invalid { field, message } => Self::Invalid { field, message },
             CourseError::Db(e) => Self::Db(e),
+            // Grading never changes a course's staff.
+            CourseError::LastTeacher => Self::Unexpected(e.to_string()),
         }
     }
 }
@@ -73,7 +87,14 @@ impl IntoProblem for GradingError {
             Self::Forbidden(why) => Problem::forbidden(*why),
             Self::Invalid { field, message } => Problem::invalid(*field, message.clone()),
             Self::Query(problem) => problem.clone(),
-            Self::AttemptsUsedUp(_) => Problem::new(StatusCode::CONFLICT, self.to_string()),
+            Self::AttemptsUsedUp(_) | Self::Closed(_) => Problem::new(StatusCode::CONFLICT, self.to_string()),
+            Self::TooLarge(_) => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, self.to_string()),
+            Self::BadRequest(_) => Problem::new(StatusCode::BAD_REQUEST, self.to_string()),
+            Self::Busy => {
+                let mut p = Problem::unavailable();
+                p.detail = self.to_string();
+                p
+            }
             Self::KeyReused => Problem::invalid("Idempotency-Key", self.to_string()),
             Self::Unexpected(_) => Problem::internal(),
             Self::Db(e) => db_problem(e),
@@ -89,7 +110,11 @@ mod tests {
 
     #[test]
     fn each_variant_has_its_status() {
-        let cases: [(GradingError, u16); 10] = [
+        let cases: [(GradingError, u16); 14] = [
+            (GradingError::Closed("2026-12-03T17:00:00Z".into()), 409),
+            (GradingError::TooLarge("big".into()), 413),
+            (GradingError::BadRequest("broken".into()), 400),
+            (GradingError::Busy, 503),
             (GradingError::NotFound, 404),
             (GradingError::Forbidden("no"), 403),
             (GradingError::invalid("score", "too high"), 422),

@@ -3,7 +3,7 @@
 //! median and score distribution for the page (an SVG chart drawn on the server).
 
 use crate::domain::Points;
-use crate::store::{AssignmentRow, LatestScore};
+use crate::store::AssignmentRow;
 use crate::views::{AssignmentView, CourseRef};
 use course_service::access::Course;
 use course_service::views::PersonRef;
@@ -23,8 +23,8 @@ pub struct Gradebook {
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct GradebookRow {
     pub student: PersonRef,
-    /// One per assignment, in the order of `assignments`: the latest attempt's score, or null
-    /// when there is no attempt or it is not graded yet.
+    /// One per assignment, in the order of `assignments`: the latest attempt's final score (the
+    /// score less its late penalty), or null when there is no attempt or it is not graded yet.
     pub scores: Vec<Option<Points>>,
     /// The latest attempt of each assignment, for links on the page.
     #[serde(skip)]
@@ -32,12 +32,13 @@ pub struct GradebookRow {
 }
 
 impl Gradebook {
-    /// `cells`: (assignment, student, latest submission, its score) for the course.
+    /// `cells`: (assignment, student, latest submission, its final score: after the late
+    /// penalty) for the course.
     pub fn build(
         course: &Course,
         assignments: &[AssignmentRow],
         students: Vec<PersonRef>,
-        cells: &[LatestScore],
+        cells: &[(AssignmentId, UserId, SubmissionId, Option<i32>)],
     ) -> Self {
         let column: HashMap<AssignmentId, usize> = assignments.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
         let mut by_student: HashMap<UserId, Vec<(usize, SubmissionId, Option<i32>)>> = HashMap::new();
@@ -253,6 +254,9 @@ mod tests {
             max_points: Points::from_hundredths(max),
             max_attempts: None,
             grades_released: false,
+            extended: false,
+            late_policy: None,
+            closes_at: None,
         }
     }
 

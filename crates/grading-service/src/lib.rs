@@ -9,9 +9,12 @@
 
 pub mod access;
 pub mod api;
+pub mod archive;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod gradebook;
+pub mod late;
 pub mod pages;
 pub mod seed;
 pub mod service;
@@ -21,7 +24,7 @@ pub mod views;
 pub use error::GradingError;
 pub use service::GradingState;
 
-use actix_web::web;
+use actix_web::{guard, web};
 use lectern_common::Identity;
 use lectern_common::web_config::{self, large_bodies};
 
@@ -30,8 +33,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     <api::ApiDoc as utoipa::OpenApi>::openapi()
 }
 
-/// Mounts `/api/grading` (JSON) and `/grading` (pages). Submission bodies may reach 512 KiB
-/// (docs/api.md); every other body keeps the standard 64 KiB limit.
+/// Mounts `/api/grading` (JSON) and `/grading` (pages). Submission bodies may reach 512 KiB as
+/// JSON or a form, and 25 MiB of files as `multipart/form-data` (limits in `files.rs`, enforced
+/// while the body is read); every other body keeps the standard 64 KiB limit.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, identity: web::Data<Identity>) {
     cfg.service(
         web::scope("/api/grading")
@@ -48,9 +52,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, i
             .route("/assignments/{id}/release", web::post().to(api::release))
             .service(
                 large_bodies(web_config::resource("/assignments/{id}/submissions"))
+                    .route(web::post().guard(guard::fn_guard(api::is_multipart)).to(api::submit_multipart))
                     .route(web::get().to(api::submissions))
                     .route(web::post().to(api::submit)),
             )
+            .service(web_config::resource("/assignments/{id}/submissions.zip").route(web::get().to(api::download_all)))
+            .service(web_config::resource("/assignments/{id}/extensions").route(web::get().to(api::list_extensions)))
+            .service(
+                web_config::resource("/assignments/{id}/extensions/{student_id}")
+                    .route(web::put().to(api::put_extension))
+                    .route(web::delete().to(api::delete_extension)),
+            )
+            .service(web_config::resource("/submissions/{id}/files/{file_id}").route(web::get().to(api::download_file)))
             .route("/submissions/{id}", web::get().to(api::submission))
             .route("/submissions/{id}/grade", web::put().to(api::put_grade))
             .route("/submissions/{id}/grades", web::get().to(api::grade_history))
@@ -69,9 +82,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, i
             .route("/assignments/{id}/release", web::post().to(pages::release))
             .service(
                 large_bodies(web_config::resource("/assignments/{id}/submissions"))
+                    .route(web::post().guard(guard::fn_guard(api::is_multipart)).to(pages::submit_multipart))
                     .route(web::get().to(pages::submissions))
                     .route(web::post().to(pages::submit)),
             )
+            .route("/assignments/{id}/submissions.zip", web::get().to(pages::download_all))
+            .route("/assignments/{id}/extensions", web::post().to(pages::set_extension))
+            .route("/assignments/{id}/extensions/{student_id}/remove", web::post().to(pages::remove_extension))
+            .route("/submissions/{id}/files/{file_id}", web::get().to(pages::download_file))
             .route("/submissions/{id}", web::get().to(pages::submission))
             .route("/submissions/{id}/grade", web::post().to(pages::grade))
             .route("/me/grades", web::get().to(pages::my_grades))

@@ -6,23 +6,26 @@
 //! and origin checked out), forms parse into the API's domain types, and each page makes one
 //! call to the service (one database hand-off). Errors are pages.
 
-use crate::api::{csv_response, wants_csv};
+use crate::api::{archive_response, csv_response, file_response, wants_csv};
 use crate::domain::{
     AssignmentTitle, DueAt, Feedback, IdempotencyKey, Instructions, MaxPoints, NewAssignment, ScoreInput,
     SubmissionBody, parse_form_max_attempts,
 };
 use crate::error::GradingError;
+use crate::files::{self, Handin};
 use crate::gradebook::{AssignmentStats, Gradebook};
+use crate::late::LatePolicy;
 use crate::service::GradingState;
-use crate::views::{AssignmentView, HistoryItem, MyGrade, SubmissionDetail, SubmissionItem};
+use crate::views::{AssignmentView, ExtensionItem, HistoryItem, MyGrade, SubmissionDetail, SubmissionItem};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use course_service::views::PersonRef;
 use lectern_common::extract::SecureForm;
-use lectern_common::ids::{AssignmentId, CourseId, SubmissionId};
+use lectern_common::ids::{AssignmentId, CourseId, FileId, SubmissionId, UserId};
 use lectern_common::page::{render, see_other};
 use lectern_common::pagination::{PageParams, Paginated, Pagination};
 use lectern_common::problem::PageError;
-use lectern_common::{PageCtx, PageStudent, PageTeacher, PageUser, Student, Teacher};
+use lectern_common::{Identity, PageCtx, PageStudent, PageTeacher, PageUser, Student, Teacher};
 use serde::Deserialize;
 
 /// Previous and next page numbers of a list, for its pager.
@@ -61,6 +64,7 @@ struct CoursePage {
     course_id: CourseId,
     course_title: String,
     is_teacher: bool,
+    is_staff: bool,
     assignments: Vec<AssignmentView>,
     pager: Pager,
 }
@@ -80,6 +84,7 @@ pub async fn course_assignments(
         course_id: found.course_id,
         course_title: found.course_title,
         is_teacher: found.is_teacher,
+        is_staff: found.is_staff,
         pager: Pager::of(&found.page),
         assignments: found.page.items,
     })
@@ -94,6 +99,12 @@ pub struct AssignmentForm {
     pub max_points: String,
     #[serde(default)]
     pub max_attempts: String,
+    #[serde(default)]
+    pub late_percent_per_day: String,
+    #[serde(default)]
+    pub late_max_percent: String,
+    #[serde(default)]
+    pub close_after_days: String,
 }
 
 impl TryFrom<AssignmentForm> for NewAssignment {
@@ -105,6 +116,7 @@ impl TryFrom<AssignmentForm> for NewAssignment {
             due_at: DueAt::parse_form(&f.due_at)?,
             max_points: MaxPoints::parse(&f.max_points)?,
             max_attempts: parse_form_max_attempts(&f.max_attempts)?,
+            late_policy: LatePolicy::from_form(&f.late_percent_per_day, &f.late_max_percent, &f.close_after_days)?,
         })
     }
 }
@@ -126,10 +138,18 @@ pub async fn create_assignment(
 struct AssignmentPage {
     ctx: PageCtx,
     assignment: AssignmentView,
+    /// The assignment's own due date, when the student's differs (their extension).
+    assignment_due: Option<String>,
     instructions: String,
     course_title: String,
     is_teacher: bool,
+    is_staff: bool,
     is_enrolled: bool,
+    /// For a student: the cut-off has passed for them.
+    closed: bool,
+    /// For a teacher: the extensions given, and the students who could get one.
+    extensions: Vec<ExtensionItem>,
+    roster: Vec<PersonRef>,
     /// Own attempts for a student, newest first; for a teacher, how many students submitted.
     attempts: Vec<SubmissionItem>,
     submitted_count: i64,
@@ -141,6 +161,7 @@ struct AssignmentPage {
 pub struct FlashQuery {
     pub created: Option<u8>,
     pub released: Option<u8>,
+    pub extended: Option<u8>,
 }
 
 pub async fn assignment(
@@ -152,23 +173,33 @@ pub async fn assignment(
 ) -> Result<HttpResponse, PageError> {
     let ctx = user.ctx(&req);
     let found = state.submissions(&user, path.into_inner(), Pagination { page: 1, per_page: 100 }).await?;
-    let is_teacher = found.is_teacher;
-    let made = if is_teacher { 0 } else { found.page.total };
-    let flash = match (query.created, query.released) {
-        (Some(_), _) => Some("The assignment is created.".to_owned()),
-        (_, Some(_)) => Some("Grades are released: students now see them.".to_owned()),
+    let (is_teacher, is_staff) = (found.is_teacher, found.is_staff);
+    let made = if is_staff { 0 } else { found.page.total };
+    let flash = match (query.created, query.released, query.extended) {
+        (Some(_), _, _) => Some("The assignment is created.".to_owned()),
+        (_, Some(_), _) => Some("Grades are released: students now see them.".to_owned()),
+        (_, _, Some(_)) => Some("Extensions updated.".to_owned()),
         _ => None,
     };
+    let row = &found.assignment.row;
+    let view = AssignmentView::for_student(row, found.extension);
+    let due = found.extension.unwrap_or(row.due_at);
+    let now = lectern_common::db::to_db_time(state.clock.now());
     render(&AssignmentPage {
         ctx: ctx.with_flash(flash),
-        instructions: found.assignment.row.instructions.clone(),
-        assignment: AssignmentView::from(&found.assignment.row),
+        instructions: row.instructions.clone(),
+        assignment_due: found.extension.map(|_| lectern_common::db::rfc3339(row.due_at)),
+        closed: crate::late::is_closed(row.late_policy().as_ref(), due, now),
+        assignment: view,
         course_title: found.assignment.course.title,
         is_teacher,
+        is_staff,
         is_enrolled: found.is_enrolled,
+        extensions: found.extensions,
+        roster: found.roster,
         submitted_count: found.page.total,
         attempts_left: found.assignment.row.max_attempts.map(|max| (i64::from(max) - made).max(0)),
-        attempts: if is_teacher { Vec::new() } else { found.page.items },
+        attempts: if is_staff { Vec::new() } else { found.page.items },
         idempotency_key: uuid::Uuid::new_v4().to_string(),
     })
 }
@@ -198,11 +229,91 @@ pub async fn submit(
     form: SecureForm<SubmitForm, Student>,
 ) -> Result<HttpResponse, PageError> {
     let SecureForm { user, form } = form;
-    let body = SubmissionBody::parse(&form.body);
+    let body = SubmissionBody::parse(&form.body).map(Handin::text);
     let key = form.idempotency_key.filter(|k| !k.is_empty()).map(|k| IdempotencyKey::parse(&k));
     let reply = state.submit(&user, path.into_inner(), body, key).await?;
     let receipt = reply.receipt()?;
     Ok(see_other(format!("/grading/submissions/{}?submitted=1", receipt.id)))
+}
+
+fn form_refused() -> GradingError {
+    GradingError::Forbidden("This form has expired or came from another site. Go back, reload the page and try again.")
+}
+
+/// The submit form with files (`enctype="multipart/form-data"`, no JavaScript needed): the same
+/// checks as `SecureForm` (role, origin, then the session-bound CSRF token, which the form sends
+/// before its files), and the API's limits and service.
+pub async fn submit_multipart(
+    req: HttpRequest,
+    state: web::Data<GradingState>,
+    path: web::Path<AssignmentId>,
+    user: PageStudent,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let identity =
+        req.app_data::<web::Data<Identity>>().ok_or_else(|| PageError(lectern_common::problem::Problem::internal()))?;
+    if !lectern_common::csrf::same_origin(&req, &identity.public_origin) {
+        return Err(form_refused().into());
+    }
+    let id = path.into_inner();
+    let student: &Student = &user;
+    state.may_submit(student, id).await?;
+    let _slot = state.upload_slot().await?;
+    let (key, session) = (identity.csrf.clone(), student.user().session.to_string());
+    let check: files::TokenCheck = Box::new(move |token| key.verify("session", &session, token));
+    let upload = files::read(req.headers(), payload, Some(check)).await?;
+    let handin = Handin::new(upload.body, upload.files);
+    let reply = state.submit(student, id, handin, upload.idempotency_key).await?;
+    let receipt = reply.receipt()?;
+    Ok(see_other(format!("/grading/submissions/{}?submitted=1", receipt.id)))
+}
+
+#[derive(Deserialize)]
+pub struct ExtensionForm {
+    pub student_id: String,
+    #[serde(default)]
+    pub due_at: String,
+}
+
+pub async fn set_extension(
+    state: web::Data<GradingState>,
+    path: web::Path<AssignmentId>,
+    form: SecureForm<ExtensionForm, Teacher>,
+) -> Result<HttpResponse, PageError> {
+    let id = path.into_inner();
+    let SecureForm { user, form } = form;
+    let student: UserId =
+        form.student_id.trim().parse().map_err(|_| GradingError::invalid("student_id", "choose a student"))?;
+    state.set_extension(user.user(), id, student, DueAt::parse_form(&form.due_at)).await?;
+    Ok(see_other(format!("/grading/assignments/{id}?extended=1")))
+}
+
+pub async fn remove_extension(
+    state: web::Data<GradingState>,
+    path: web::Path<(AssignmentId, UserId)>,
+    form: SecureForm<NoFields, Teacher>,
+) -> Result<HttpResponse, PageError> {
+    let (id, student) = path.into_inner();
+    state.remove_extension(form.user.user(), id, student).await?;
+    Ok(see_other(format!("/grading/assignments/{id}?extended=1")))
+}
+
+pub async fn download_file(
+    state: web::Data<GradingState>,
+    user: PageUser,
+    path: web::Path<(SubmissionId, FileId)>,
+) -> Result<HttpResponse, PageError> {
+    let (id, file) = path.into_inner();
+    Ok(file_response(state.download(&user, id, file).await?))
+}
+
+pub async fn download_all(
+    state: web::Data<GradingState>,
+    user: PageUser,
+    path: web::Path<AssignmentId>,
+) -> Result<HttpResponse, PageError> {
+    let plan = state.archive(&user, path.into_inner()).await?;
+    Ok(archive_response(state.db.clone(), plan))
 }
 
 // ---- submissions ---------------------------------------------------------------------------
@@ -212,7 +323,7 @@ pub async fn submit(
 struct SubmissionsPage {
     ctx: PageCtx,
     assignment: AssignmentView,
-    is_teacher: bool,
+    is_staff: bool,
     items: Vec<SubmissionItem>,
     total: i64,
     pager: Pager,
@@ -230,8 +341,8 @@ pub async fn submissions(
     let found = state.submissions(&user, path.into_inner(), page).await?;
     render(&SubmissionsPage {
         ctx,
-        assignment: AssignmentView::from(&found.assignment.row),
-        is_teacher: found.is_teacher,
+        assignment: AssignmentView::for_student(&found.assignment.row, found.extension),
+        is_staff: found.is_staff,
         pager: Pager::of(&found.page),
         total: found.page.total,
         items: found.page.items,

@@ -60,6 +60,9 @@ pub fn demo(conn: &mut DbConnection, now: PrimitiveDateTime) -> Result<usize, Gr
                     grades_released: false,
                     created_by: teacher,
                     created_at: now,
+                    late_percent_per_day: None,
+                    late_max_percent: None,
+                    close_after_days: None,
                 },
             )?;
             created += 1;

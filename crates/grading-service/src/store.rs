@@ -1,13 +1,15 @@
 //! Queries on assignments, submissions, grades, their history and idempotency keys. Each
 //! returns the database's answer honestly; `access.rs` and `service.rs` give it meaning.
 
+use course_service::views::PersonRef;
 use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use lectern_common::db::DbConnection;
-use lectern_common::ids::{AssignmentId, CourseId, GradeId, SubmissionId, UserId};
+use lectern_common::ids::{AssignmentId, CourseId, FileId, GradeId, SubmissionId, UserId};
 use lectern_common::pagination::Pagination;
 use lectern_common::schema::{
-    assignments, courses, enrollments, grade_history, grades, idempotency_keys, submissions, users,
+    assignments, courses, enrollments, extensions, file_blobs, grade_history, grades, idempotency_keys,
+    submission_files, submissions, users,
 };
 use std::collections::HashMap;
 use time::PrimitiveDateTime;
@@ -25,6 +27,15 @@ pub struct AssignmentRow {
     pub grades_released: bool,
     pub created_by: UserId,
     pub created_at: PrimitiveDateTime,
+    pub late_percent_per_day: Option<i32>,
+    pub late_max_percent: Option<i32>,
+    pub close_after_days: Option<i32>,
+}
+
+impl AssignmentRow {
+    pub fn late_policy(&self) -> Option<crate::late::LatePolicy> {
+        crate::late::LatePolicy::from_stored(self.late_percent_per_day, self.late_max_percent, self.close_after_days)
+    }
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -88,6 +99,19 @@ pub struct IdempotencyRow {
     pub created_at: PrimitiveDateTime,
 }
 
+/// One file of a submission (its bytes are in `file_blobs`, under `sha256`).
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = submission_files)]
+pub struct FileRow {
+    pub id: FileId,
+    pub submission_id: SubmissionId,
+    pub position: i32,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
 diesel::alias!(submissions as later_attempts: LaterAttempts);
 
 /// One page of rows, and how many rows match in all.
@@ -96,8 +120,9 @@ pub type Listed<T> = (Vec<T>, i64);
 pub type Graded = (SubmissionMeta, Option<GradeRow>);
 /// A student's latest attempt, the student's display name, and its grade.
 pub type LatestAttempt = (SubmissionMeta, String, Option<GradeRow>);
-/// A gradebook cell: assignment, student, latest attempt, its score in hundredths.
-pub type LatestScore = (AssignmentId, UserId, SubmissionId, Option<i32>);
+/// A gradebook cell: assignment, student, latest attempt, its score in hundredths (as given), and
+/// when it was submitted (for the late penalty).
+pub type LatestScore = (AssignmentId, UserId, SubmissionId, Option<i32>, PrimitiveDateTime);
 
 // ---- locks ---------------------------------------------------------------------------------
 
@@ -162,6 +187,117 @@ pub(crate) fn all_assignments_of(conn: &mut DbConnection, course: CourseId) -> Q
         .order((assignments::due_at.asc(), assignments::id.asc()))
         .select(AssignmentRow::as_select())
         .load(conn)
+}
+
+/// A student's own due date for an assignment, if they have one.
+pub(crate) fn extension_of(
+    conn: &mut DbConnection,
+    assignment: AssignmentId,
+    student: UserId,
+) -> QueryResult<Option<PrimitiveDateTime>> {
+    extensions::table.find((assignment, student)).select(extensions::due_at).first(conn).optional()
+}
+
+/// A student's extensions on any of these assignments.
+pub(crate) fn extensions_of_student(
+    conn: &mut DbConnection,
+    student: UserId,
+    ids: &[AssignmentId],
+) -> QueryResult<HashMap<AssignmentId, PrimitiveDateTime>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    extensions::table
+        .filter(extensions::student_id.eq(student))
+        .filter(extensions::assignment_id.eq_any(ids))
+        .select((extensions::assignment_id, extensions::due_at))
+        .load::<(AssignmentId, PrimitiveDateTime)>(conn)
+        .map(|rows| rows.into_iter().collect())
+}
+
+/// Every extension of an assignment, by student.
+pub(crate) fn extensions_of_assignment(
+    conn: &mut DbConnection,
+    assignment: AssignmentId,
+) -> QueryResult<HashMap<UserId, PrimitiveDateTime>> {
+    extensions::table
+        .filter(extensions::assignment_id.eq(assignment))
+        .select((extensions::student_id, extensions::due_at))
+        .load::<(UserId, PrimitiveDateTime)>(conn)
+        .map(|rows| rows.into_iter().collect())
+}
+
+/// Every extension on the course's assignments.
+pub(crate) fn extensions_of_course(
+    conn: &mut DbConnection,
+    course: CourseId,
+) -> QueryResult<HashMap<(AssignmentId, UserId), PrimitiveDateTime>> {
+    extensions::table
+        .inner_join(assignments::table)
+        .filter(assignments::course_id.eq(course))
+        .select((extensions::assignment_id, extensions::student_id, extensions::due_at))
+        .load::<(AssignmentId, UserId, PrimitiveDateTime)>(conn)
+        .map(|rows| rows.into_iter().map(|(a, s, due)| ((a, s), due)).collect())
+}
+
+/// A page of an assignment's extensions, by student name.
+pub(crate) fn extensions_page(
+    conn: &mut DbConnection,
+    assignment: AssignmentId,
+    page: Pagination,
+) -> QueryResult<Listed<(PersonRef, PrimitiveDateTime)>> {
+    let rows: Vec<(UserId, String, PrimitiveDateTime)> = extensions::table
+        .inner_join(users::table)
+        .filter(extensions::assignment_id.eq(assignment))
+        .order((users::display_name.asc(), users::id.asc()))
+        .limit(page.limit())
+        .offset(page.offset())
+        .select((users::id, users::display_name, extensions::due_at))
+        .load(conn)?;
+    let total = extensions::table.filter(extensions::assignment_id.eq(assignment)).count().get_result(conn)?;
+    Ok((rows.into_iter().map(|(id, display_name, due)| (PersonRef { id, display_name }, due)).collect(), total))
+}
+
+/// Sets a student's due date (a second one replaces the first).
+pub(crate) fn put_extension(
+    conn: &mut DbConnection,
+    assignment: AssignmentId,
+    student: UserId,
+    due: PrimitiveDateTime,
+    by: UserId,
+    now: PrimitiveDateTime,
+) -> QueryResult<()> {
+    let replaced = diesel::update(extensions::table.find((assignment, student)))
+        .set((extensions::due_at.eq(due), extensions::granted_by.eq(by), extensions::granted_at.eq(now)))
+        .execute(conn)?;
+    if replaced == 0 {
+        diesel::insert_into(extensions::table)
+            .values((
+                extensions::assignment_id.eq(assignment),
+                extensions::student_id.eq(student),
+                extensions::due_at.eq(due),
+                extensions::granted_by.eq(by),
+                extensions::granted_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn delete_extension(
+    conn: &mut DbConnection,
+    assignment: AssignmentId,
+    student: UserId,
+) -> QueryResult<bool> {
+    diesel::delete(extensions::table.find((assignment, student))).execute(conn).map(|n| n > 0)
+}
+
+/// Whether `student` is enrolled in `course` (extensions are for enrolled students).
+pub(crate) fn is_enrolled(conn: &mut DbConnection, course: CourseId, student: UserId) -> QueryResult<bool> {
+    diesel::select(exists(
+        enrollments::table.filter(enrollments::course_id.eq(course)).filter(enrollments::student_id.eq(student)),
+    ))
+    .get_result(conn)
 }
 
 pub(crate) fn release_grades(conn: &mut DbConnection, id: AssignmentId) -> QueryResult<()> {
@@ -236,6 +372,29 @@ pub(crate) fn latest_attempts(
     Ok((rows, total))
 }
 
+/// Every student's latest attempt at an assignment, by student name then id, without bodies.
+pub(crate) fn all_latest_attempts(
+    conn: &mut DbConnection,
+    assignment: AssignmentId,
+) -> QueryResult<Vec<(SubmissionMeta, String)>> {
+    let later = later_attempts
+        .filter(later_attempts.field(submissions::assignment_id).eq(submissions::assignment_id))
+        .filter(later_attempts.field(submissions::student_id).eq(submissions::student_id))
+        .filter(later_attempts.field(submissions::attempt).gt(submissions::attempt));
+    submissions::table
+        .inner_join(users::table)
+        .filter(submissions::assignment_id.eq(assignment))
+        .filter(not(exists(later)))
+        .order((users::display_name.asc(), users::id.asc()))
+        .select((SubmissionMeta::as_select(), users::display_name))
+        .load(conn)
+}
+
+/// A submission's text.
+pub(crate) fn body_of(conn: &mut DbConnection, id: SubmissionId) -> QueryResult<Option<String>> {
+    submissions::table.find(id).select(submissions::body).first(conn).optional()
+}
+
 /// For every assignment of a course: each student's latest attempt and its score, if graded.
 pub(crate) fn latest_scores_of_course(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<LatestScore>> {
     let later = later_attempts
@@ -252,8 +411,83 @@ pub(crate) fn latest_scores_of_course(conn: &mut DbConnection, course: CourseId)
             submissions::student_id,
             submissions::id,
             grades::score_hundredths.nullable(),
+            submissions::submitted_at,
         ))
         .load(conn)
+}
+
+// ---- files ---------------------------------------------------------------------------------
+
+/// Stores a file's bytes unless a blob with this SHA-256 is there already (then nothing is sent
+/// to the database but the lookup). `true` when this call stored them.
+pub(crate) fn store_blob(
+    conn: &mut DbConnection,
+    sha256: &str,
+    content: &[u8],
+    now: PrimitiveDateTime,
+) -> QueryResult<bool> {
+    let known: bool = diesel::select(exists(file_blobs::table.find(sha256))).get_result(conn)?;
+    if known {
+        return Ok(false);
+    }
+    let size = i64::try_from(content.len()).unwrap_or(i64::MAX);
+    let row = (
+        file_blobs::sha256.eq(sha256),
+        file_blobs::size.eq(size),
+        file_blobs::content.eq(content),
+        file_blobs::created_at.eq(now),
+    );
+    // Another submission may store the same bytes at the same moment: its row is as good as ours.
+    let inserted = match conn {
+        DbConnection::Postgresql(pg) => {
+            diesel::insert_into(file_blobs::table).values(row).on_conflict_do_nothing().execute(pg)?
+        }
+        DbConnection::Sqlite(lite) => diesel::insert_or_ignore_into(file_blobs::table).values(row).execute(lite)?,
+    };
+    Ok(inserted > 0)
+}
+
+pub(crate) fn insert_files(conn: &mut DbConnection, rows: &[FileRow]) -> QueryResult<()> {
+    // One statement each: a multi-row insert does not build for the two-backend connection.
+    for row in rows {
+        diesel::insert_into(submission_files::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The files of these submissions, each list in the order they were sent.
+pub(crate) fn files_of(
+    conn: &mut DbConnection,
+    ids: &[SubmissionId],
+) -> QueryResult<HashMap<SubmissionId, Vec<FileRow>>> {
+    let mut map: HashMap<SubmissionId, Vec<FileRow>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(map);
+    }
+    let rows: Vec<FileRow> = submission_files::table
+        .filter(submission_files::submission_id.eq_any(ids))
+        .order((submission_files::submission_id.asc(), submission_files::position.asc()))
+        .select(FileRow::as_select())
+        .load(conn)?;
+    for row in rows {
+        map.entry(row.submission_id).or_default().push(row);
+    }
+    Ok(map)
+}
+
+/// One file of a submission.
+pub(crate) fn file_of(conn: &mut DbConnection, submission: SubmissionId, file: FileId) -> QueryResult<Option<FileRow>> {
+    submission_files::table
+        .filter(submission_files::id.eq(file))
+        .filter(submission_files::submission_id.eq(submission))
+        .select(FileRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The bytes stored under a SHA-256.
+pub(crate) fn blob(conn: &mut DbConnection, sha256: &str) -> QueryResult<Option<Vec<u8>>> {
+    file_blobs::table.find(sha256).select(file_blobs::content).first(conn).optional()
 }
 
 // ---- grades --------------------------------------------------------------------------------
@@ -309,6 +543,7 @@ pub struct ReleasedGrade {
     pub assignment: AssignmentRow,
     pub submission_id: SubmissionId,
     pub attempt: i32,
+    pub submitted_at: PrimitiveDateTime,
     pub grade: GradeRow,
 }
 
@@ -326,7 +561,7 @@ pub(crate) fn released_grades_of(
             .filter(submissions::student_id.eq(student))
             .filter(assignments::grades_released.eq(true))
     };
-    let rows: Vec<(CourseId, String, AssignmentRow, SubmissionId, i32, GradeRow)> = base()
+    let rows: Vec<(CourseId, String, AssignmentRow, SubmissionId, i32, PrimitiveDateTime, GradeRow)> = base()
         .order((
             courses::title.asc(),
             courses::id.asc(),
@@ -342,18 +577,20 @@ pub(crate) fn released_grades_of(
             AssignmentRow::as_select(),
             submissions::id,
             submissions::attempt,
+            submissions::submitted_at,
             GradeRow::as_select(),
         ))
         .load(conn)?;
     let total = base().count().get_result(conn)?;
     let items = rows
         .into_iter()
-        .map(|(course_id, course_title, assignment, submission_id, attempt, grade)| ReleasedGrade {
+        .map(|(course_id, course_title, assignment, submission_id, attempt, submitted_at, grade)| ReleasedGrade {
             course_id,
             course_title,
             assignment,
             submission_id,
             attempt,
+            submitted_at,
             grade,
         })
         .collect();

@@ -5,12 +5,14 @@
 use crate::access::Assignment;
 use crate::domain::Points;
 use crate::error::GradingError;
-use crate::store::AssignmentRow;
+use crate::late::{LatePolicy, Percent};
+use crate::store::{AssignmentRow, FileRow};
 use course_service::views::PersonRef;
 use lectern_common::db::rfc3339;
-use lectern_common::ids::{AssignmentId, CourseId, GradeId, SubmissionId};
+use lectern_common::ids::{AssignmentId, CourseId, FileId, GradeId, SubmissionId, UserId};
 use lectern_common::pagination::Paginated;
 use serde::{Deserialize, Serialize};
+use time::PrimitiveDateTime;
 use utoipa::ToSchema;
 
 /// An assignment as lists show it.
@@ -19,25 +21,45 @@ pub struct AssignmentView {
     pub id: AssignmentId,
     pub course_id: CourseId,
     pub title: String,
+    /// For a student: their effective due date (their extension, if they have one).
     #[schema(format = DateTime)]
     pub due_at: String,
+    /// For a student: whether `due_at` is their own extension. Always false for staff.
+    pub extended: bool,
     pub max_points: Points,
     /// Null: unlimited.
     pub max_attempts: Option<i32>,
     pub grades_released: bool,
+    /// Null: late work is accepted without penalty.
+    pub late_policy: Option<LatePolicy>,
+    /// When submissions close (for a student: after their effective due date); null: never.
+    #[schema(format = DateTime)]
+    pub closes_at: Option<String>,
 }
 
-impl From<&AssignmentRow> for AssignmentView {
-    fn from(a: &AssignmentRow) -> Self {
+impl AssignmentView {
+    /// The assignment as a student with this extension (if any) sees it.
+    pub fn for_student(a: &AssignmentRow, extension: Option<PrimitiveDateTime>) -> Self {
+        let due = extension.unwrap_or(a.due_at);
+        let policy = a.late_policy();
         Self {
             id: a.id,
             course_id: a.course_id,
             title: a.title.clone(),
-            due_at: rfc3339(a.due_at),
+            due_at: rfc3339(due),
+            extended: extension.is_some(),
             max_points: Points::from_hundredths(a.max_points_hundredths),
             max_attempts: a.max_attempts,
             grades_released: a.grades_released,
+            closes_at: crate::late::closes_at(policy.as_ref(), due).map(rfc3339),
+            late_policy: policy,
         }
+    }
+}
+
+impl From<&AssignmentRow> for AssignmentView {
+    fn from(a: &AssignmentRow) -> Self {
+        Self::for_student(a, None)
     }
 }
 
@@ -51,9 +73,45 @@ pub struct AssignmentDetail {
     pub created_at: String,
 }
 
+impl AssignmentDetail {
+    pub fn for_student(a: &AssignmentRow, extension: Option<PrimitiveDateTime>) -> Self {
+        Self {
+            summary: AssignmentView::for_student(a, extension),
+            instructions: a.instructions.clone(),
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
 impl From<&AssignmentRow> for AssignmentDetail {
     fn from(a: &AssignmentRow) -> Self {
-        Self { summary: a.into(), instructions: a.instructions.clone(), created_at: rfc3339(a.created_at) }
+        Self::for_student(a, None)
+    }
+}
+
+/// One file of a submission.
+#[derive(Clone, Debug, Serialize, serde::Deserialize, ToSchema)]
+pub struct FileView {
+    pub id: FileId,
+    /// Sanitised: no folders, no control characters.
+    pub name: String,
+    /// Bytes.
+    pub size: i64,
+    /// As the student's browser or client declared it; downloads are always attachments.
+    pub content_type: String,
+    /// SHA-256 of the bytes, hex.
+    pub sha256: String,
+}
+
+impl From<&FileRow> for FileView {
+    fn from(f: &FileRow) -> Self {
+        Self {
+            id: f.id,
+            name: f.name.clone(),
+            size: f.size,
+            content_type: f.content_type.clone(),
+            sha256: f.sha256.clone(),
+        }
     }
 }
 
@@ -66,15 +124,26 @@ pub struct Receipt {
     pub attempt: i32,
     #[schema(format = DateTime)]
     pub submitted_at: String,
-    /// Submitted after `due_at`.
+    /// Submitted after the student's effective due date.
     pub late: bool,
     /// SHA-256 of the body, hex.
     pub body_sha256: String,
+    /// The files handed in, in the order they were sent.
+    #[serde(default)]
+    pub files: Vec<FileView>,
+    /// SHA-256 over the body and every file (docs/api.md, "the receipt"), hex.
+    #[serde(default)]
+    pub receipt_sha256: String,
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct GradeView {
+    /// As given.
     pub score: Points,
+    /// What the late policy takes off this attempt (0 when on time or without a policy).
+    pub penalty_percent: Percent,
+    /// `score` less the penalty, rounded half up to a hundredth.
+    pub final_score: Points,
     pub feedback: String,
     pub graded_by: PersonRef,
     #[schema(format = DateTime)]
@@ -92,6 +161,8 @@ pub struct SubmissionItem {
     pub submitted_at: String,
     pub late: bool,
     pub body_sha256: String,
+    pub files: Vec<FileView>,
+    pub receipt_sha256: String,
     /// Null when not graded, or for a student until grades are released.
     pub grade: Option<GradeView>,
 }
@@ -104,9 +175,15 @@ pub struct SubmissionDetail {
     pub attempt: i32,
     pub body: String,
     pub body_sha256: String,
+    pub files: Vec<FileView>,
+    pub receipt_sha256: String,
     #[schema(format = DateTime)]
     pub submitted_at: String,
+    /// After the student's effective due date (as it is now: an extension given later counts).
     pub late: bool,
+    /// The student's effective due date.
+    #[schema(format = DateTime)]
+    pub due_at: String,
     /// Null when not graded, or for a student until grades are released.
     pub grade: Option<GradeView>,
 }
@@ -143,7 +220,11 @@ pub struct MyGrade {
     pub assignment: AssignmentRef,
     pub submission_id: SubmissionId,
     pub attempt: i32,
+    /// As given.
     pub score: Points,
+    pub penalty_percent: Percent,
+    /// What counts: `score` less the late penalty.
+    pub final_score: Points,
     pub feedback: String,
     #[schema(format = DateTime)]
     pub graded_at: String,
@@ -154,6 +235,8 @@ pub struct CourseAssignments {
     pub course_id: CourseId,
     pub course_title: String,
     pub is_teacher: bool,
+    /// A teacher or a grader of the course.
+    pub is_staff: bool,
     pub page: Paginated<AssignmentView>,
 }
 
@@ -161,8 +244,16 @@ pub struct CourseAssignments {
 /// staff, one's own attempts for a student.
 pub struct AssignmentSubmissions {
     pub assignment: Assignment,
+    /// A teacher of the course: releases grades, sets extensions.
     pub is_teacher: bool,
+    /// A teacher or a grader: sees everyone's latest attempt.
+    pub is_staff: bool,
     pub is_enrolled: bool,
+    /// For a student: their own due date, if they have one.
+    pub extension: Option<PrimitiveDateTime>,
+    /// For a teacher: the first 100 extensions, and the students who could get one.
+    pub extensions: Vec<ExtensionItem>,
+    pub roster: Vec<PersonRef>,
     pub page: Paginated<SubmissionItem>,
 }
 
@@ -190,6 +281,22 @@ impl SubmitReply {
     }
 }
 
+/// A student's own due date on an assignment.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ExtensionSet {
+    pub student_id: UserId,
+    #[schema(format = DateTime)]
+    pub due_at: String,
+}
+
+/// An extension as the course's staff list them.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ExtensionItem {
+    pub student: PersonRef,
+    #[schema(format = DateTime)]
+    pub due_at: String,
+}
+
 // ---- request bodies, as sent (domain.rs parses them) ------------------------------------------
 
 /// `POST .../assignments` as sent; numbers stay JSON values so errors can name their field.
@@ -209,12 +316,36 @@ pub struct AssignmentInput {
     #[serde(default)]
     #[schema(value_type = Option<i32>)]
     pub max_attempts: Option<serde_json::Value>,
+    /// Null or left out: late work is accepted without penalty.
+    #[serde(default)]
+    #[schema(value_type = Option<LatePolicy>)]
+    pub late_policy: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct SubmitInput {
     /// The work handed in (up to 100,000 characters; bodies up to 512 KiB).
     pub body: String,
+}
+
+/// `PUT .../extensions/{student_id}`.
+#[derive(Deserialize, ToSchema)]
+pub struct ExtensionInput {
+    /// RFC 3339: the student's own due date.
+    #[schema(format = DateTime)]
+    #[serde(default)]
+    pub due_at: String,
+}
+
+/// `multipart/form-data` of a submission: an optional text part and up to 10 files.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SubmitMultipart {
+    /// The text handed in (optional when there are files; up to 100,000 characters).
+    pub body: Option<String>,
+    /// Up to 10 parts named `files`: each at most 10 MiB, 25 MiB in all.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    pub files: Vec<Vec<u8>>,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -117,3 +117,7 @@ typed_id!(MaterialId);
 typed_id!(AssignmentId);
 typed_id!(SubmissionId);
 typed_id!(GradeId);
+typed_id!(
+    /// One file of a submission (its bytes are stored once per SHA-256, whoever sends them).
+    FileId
+);

@@ -147,9 +147,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    course_teachers (course_id, teacher_id) {
+    /// A course's teachers and graders (`role`: `teacher` or `grader`); teacher accounts only.
+    course_staff (course_id, user_id) {
         course_id -> Text,
-        teacher_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        added_at -> Timestamp,
     }
 }
 
@@ -186,6 +189,21 @@ diesel::table! {
         grades_released -> Bool,
         created_by -> Text,
         created_at -> Timestamp,
+        /// Hundredths of a percent; the three late-policy columns are all NULL or all set
+        /// (`close_after_days` may be NULL on its own).
+        late_percent_per_day -> Nullable<Integer>,
+        late_max_percent -> Nullable<Integer>,
+        close_after_days -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    extensions (assignment_id, student_id) {
+        assignment_id -> Text,
+        student_id -> Text,
+        due_at -> Timestamp,
+        granted_by -> Text,
+        granted_at -> Timestamp,
     }
 }
 
@@ -238,6 +256,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The bytes of submitted files, once per SHA-256 (PostgreSQL `bytea`, SQLite `BLOB`).
+    file_blobs (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        content -> Binary,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    submission_files (id) {
+        id -> Text,
+        submission_id -> Text,
+        position -> Integer,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    /// Append-only (triggers refuse UPDATE and DELETE); `seq` orders it.
+    audit_log (seq) {
+        seq -> BigInt,
+        course_id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor_id -> Text,
+        actor_name -> Text,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        details -> Text,
+    }
+}
+
+diesel::table! {
     /// One row, kept exact by triggers (migration 000004): the number of published courses.
     catalog_stats (id) {
         id -> Integer,
@@ -248,8 +304,13 @@ diesel::table! {
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(courses -> users (created_by));
-diesel::joinable!(course_teachers -> courses (course_id));
-diesel::joinable!(course_teachers -> users (teacher_id));
+diesel::joinable!(course_staff -> courses (course_id));
+diesel::joinable!(course_staff -> users (user_id));
+diesel::joinable!(extensions -> assignments (assignment_id));
+diesel::joinable!(extensions -> users (student_id));
+diesel::joinable!(submission_files -> submissions (submission_id));
+diesel::joinable!(submission_files -> file_blobs (sha256));
+diesel::joinable!(audit_log -> courses (course_id));
 diesel::joinable!(enrollments -> courses (course_id));
 diesel::joinable!(enrollments -> users (student_id));
 diesel::joinable!(materials -> courses (course_id));
@@ -284,7 +345,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oidc_consents,
     server_secrets,
     courses,
-    course_teachers,
+    course_staff,
     enrollments,
     materials,
     assignments,
@@ -292,4 +353,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     grades,
     grade_history,
     idempotency_keys,
+    extensions,
+    file_blobs,
+    submission_files,
+    audit_log,
 );

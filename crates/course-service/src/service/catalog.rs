@@ -1,8 +1,9 @@
 //! Courses and the catalog: browsing, creating, reading and editing a course, and the course
 //! page's whole view model.
 
-use super::{CourseState, Parsed, enrollments, materials};
+use super::{CourseState, Parsed, enrollments, materials, staff};
 use crate::access::{self, Course, Standing, TeacherOf};
+use crate::audit::{self, Actor, ObjectRef};
 use crate::catalog_cache::{PageKey, SharedPage};
 use crate::domain::{CourseDraft, CourseEdit, EnrollmentCode, SearchText};
 use crate::error::CourseError;
@@ -41,6 +42,16 @@ pub fn create(
         updated_at: now,
     };
     store::insert_course(conn, &row)?;
+    let details = serde_json::json!({"title": row.title, "published": row.published});
+    audit::record(
+        conn,
+        row.id,
+        &Actor::User(teacher.id),
+        "course.created",
+        &ObjectRef::new("course", row.id),
+        details,
+        now,
+    )?;
     // The creator's standing, found as everyone's is: the insert above made them its teacher.
     let standing = access::standing(conn, row.id, teacher.user())?;
     view(conn, &standing)
@@ -59,7 +70,22 @@ pub fn update(
         published: edit.published,
         updated_at: Some(now),
     };
-    store::update_course(conn, course.id, &changes).map_err(CourseError::from)
+    store::update_course(conn, course.id, &changes)?;
+    // What was asked, with the values before (the summary only as changed or not: it can be long).
+    let mut details = serde_json::Map::new();
+    if let Some(title) = &changes.title {
+        details.insert("title".into(), title.as_str().into());
+        details.insert("previous_title".into(), course.title.as_str().into());
+    }
+    if let Some(summary) = &changes.summary {
+        details.insert("summary_changed".into(), (summary != &course.summary).into());
+    }
+    if let Some(published) = changes.published {
+        details.insert("published".into(), published.into());
+        details.insert("previous_published".into(), course.published.into());
+    }
+    let object = ObjectRef::new("course", course.id);
+    audit::record(conn, course.id, &Actor::User(course.user()), "course.updated", &object, details.into(), now)
 }
 
 /// One catalog page as everyone in its scope sees it: two queries and the stats row.
@@ -160,21 +186,29 @@ impl CourseState {
                 move |conn, standing| {
                     let course = view(conn, &standing)?;
                     let (is_teacher, is_enrolled) = (standing.is_teacher(), standing.is_enrolled());
-                    let (materials, students) = match standing {
+                    let is_grader = matches!(standing, Standing::Grader(_));
+                    let none = || Paginated::new(Vec::new(), first, 0);
+                    let (materials, students, staff_members) = match standing {
                         Standing::Teacher(teacher) => {
                             let students = enrollments::list(conn, &teacher, first)?;
-                            (materials::list(conn, &teacher.into(), first)?.items, students)
+                            let staff_members = staff::list(conn, &teacher.clone().into())?;
+                            (materials::list(conn, &teacher.into(), first)?.items, students, staff_members)
                         }
-                        Standing::Enrolled(enrolled) => (
-                            materials::list(conn, &enrolled.into(), first)?.items,
-                            Paginated::new(Vec::new(), first, 0),
-                        ),
-                        Standing::Visitor(_) => (Vec::new(), Paginated::new(Vec::new(), first, 0)),
+                        Standing::Grader(grader) => {
+                            let staff_members = staff::list(conn, &grader)?;
+                            (materials::list(conn, &grader.into(), first)?.items, none(), staff_members)
+                        }
+                        Standing::Enrolled(enrolled) => {
+                            (materials::list(conn, &enrolled.into(), first)?.items, none(), Vec::new())
+                        }
+                        Standing::Visitor(_) => (Vec::new(), none(), Vec::new()),
                     };
                     Ok(CoursePageView {
                         course,
                         is_teacher,
+                        is_grader,
                         is_enrolled,
+                        staff: staff_members,
                         materials,
                         student_total: students.total,
                         students: students.items,

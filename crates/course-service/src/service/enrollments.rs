@@ -3,6 +3,7 @@
 
 use super::{CourseState, Parsed};
 use crate::access::{self, Course, EnrolledIn, StaffOf, Standing, TeacherOf};
+use crate::audit::{self, Actor, ObjectRef};
 use crate::domain::EnrollmentCode;
 use crate::error::CourseError;
 use crate::store;
@@ -22,18 +23,44 @@ pub fn add(
     student: PersonRef,
     now: PrimitiveDateTime,
 ) -> Result<(bool, EnrollmentView), CourseError> {
-    record(conn, course.id, student, now)
+    record(conn, course.id, &Actor::User(course.user()), student, now)
 }
 
 fn record(
     conn: &mut DbConnection,
     course: CourseId,
+    actor: &Actor,
     student: PersonRef,
     now: PrimitiveDateTime,
 ) -> Result<(bool, EnrollmentView), CourseError> {
     let created = store::enroll(conn, course, student.id, now)?;
+    if created {
+        let how = if *actor == Actor::User(student.id) { "code" } else { "teacher" };
+        let details = serde_json::json!({"display_name": student.display_name, "by": how});
+        audit::record(conn, course, actor, "enrollment.added", &ObjectRef::new("user", student.id), details, now)?;
+    }
     let enrolled_at = store::enrolled_at(conn, course, student.id)?.unwrap_or(now);
     Ok((created, EnrollmentView { course_id: course, student, enrolled_at: rfc3339(enrolled_at) }))
+}
+
+fn removed(
+    conn: &mut DbConnection,
+    course: CourseId,
+    actor: UserId,
+    student: UserId,
+    now: PrimitiveDateTime,
+) -> Result<(), CourseError> {
+    let how = if actor == student { "left" } else { "teacher" };
+    let details = serde_json::json!({"by": how});
+    audit::record(
+        conn,
+        course,
+        &Actor::User(actor),
+        "enrollment.removed",
+        &ObjectRef::new("user", student),
+        details,
+        now,
+    )
 }
 
 /// A page of the course's students (a teacher of it).
@@ -56,13 +83,28 @@ pub fn roster(conn: &mut DbConnection, course: &StaffOf<Course>) -> Result<Vec<P
 }
 
 /// The student ends their own enrollment; work and grades stay.
-pub fn leave(conn: &mut DbConnection, enrolled: &EnrolledIn<Course>) -> Result<(), CourseError> {
-    if store::unenroll(conn, enrolled.course_id(), enrolled.user())? { Ok(()) } else { Err(CourseError::NotFound) }
+pub fn leave(
+    conn: &mut DbConnection,
+    enrolled: &EnrolledIn<Course>,
+    now: PrimitiveDateTime,
+) -> Result<(), CourseError> {
+    if !store::unenroll(conn, enrolled.course_id(), enrolled.user())? {
+        return Err(CourseError::NotFound);
+    }
+    removed(conn, enrolled.course_id(), enrolled.user(), enrolled.user(), now)
 }
 
 /// A teacher of the course ends a student's enrollment; work and grades stay.
-pub fn remove(conn: &mut DbConnection, course: &TeacherOf<Course>, student: UserId) -> Result<(), CourseError> {
-    if store::unenroll(conn, course.id, student)? { Ok(()) } else { Err(CourseError::NotFound) }
+pub fn remove(
+    conn: &mut DbConnection,
+    course: &TeacherOf<Course>,
+    student: UserId,
+    now: PrimitiveDateTime,
+) -> Result<(), CourseError> {
+    if !store::unenroll(conn, course.id, student)? {
+        return Err(CourseError::NotFound);
+    }
+    removed(conn, course.id, course.user(), student, now)
 }
 
 impl CourseState {
@@ -86,7 +128,7 @@ impl CourseState {
                         return Err(CourseError::WrongCode);
                     }
                     let me = PersonRef { id: student.id, display_name: student.name.clone() };
-                    record(conn, id, me, now)
+                    record(conn, id, &Actor::User(student.id), me, now)
                 })
             })
             .await?;
@@ -126,16 +168,17 @@ impl CourseState {
     /// A teacher of the course removes a student, or a student leaves. Work and grades stay.
     pub async fn unenroll(&self, user: &AuthUser, id: CourseId, student: UserId) -> Result<(), CourseError> {
         let user = user.clone();
+        let now = self.now();
         self.db
             .run_write(user.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| match access::standing(conn, id, &user)? {
-                    Standing::Teacher(course) => remove(conn, &course, student),
-                    Standing::Enrolled(enrolled) if enrolled.user() == student => leave(conn, &enrolled),
+                    Standing::Teacher(course) => remove(conn, &course, student, now),
+                    Standing::Enrolled(enrolled) if enrolled.user() == student => leave(conn, &enrolled, now),
                     // A student asking to end their own enrollment where there is none.
                     Standing::Visitor(_) if user.role == Role::Student && user.id == student => {
                         Err(CourseError::NotFound)
                     }
-                    Standing::Enrolled(_) | Standing::Visitor(_) => Err(CourseError::Forbidden(
+                    Standing::Grader(_) | Standing::Enrolled(_) | Standing::Visitor(_) => Err(CourseError::Forbidden(
                         "only a teacher of this course, or the student, may end an enrollment",
                     )),
                 })

@@ -2,6 +2,7 @@
 
 use super::{CourseState, Parsed, catalog};
 use crate::access::{self, Course, MemberOf, TeacherOf};
+use crate::audit::{self, Actor, ObjectRef};
 use crate::domain::{MaterialDraft, MaterialEdit};
 use crate::error::CourseError;
 use crate::markdown;
@@ -60,6 +61,16 @@ pub fn add(
         updated_at: now,
     };
     store::insert_material(conn, &row)?;
+    let details = serde_json::json!({"title": row.title, "position": row.position});
+    audit::record(
+        conn,
+        course.id,
+        &Actor::User(course.user()),
+        "material.created",
+        &ObjectRef::new("material", row.id),
+        details,
+        now,
+    )?;
     Ok(row.into())
 }
 
@@ -70,7 +81,10 @@ pub fn edit(
     edit: MaterialEdit,
     now: PrimitiveDateTime,
 ) -> Result<MaterialView, CourseError> {
+    let actor = Actor::User(material.user());
     let mut row = material.into_object();
+    let mut details = serde_json::Map::new();
+    details.insert("previous_title".into(), row.title.as_str().into());
     if let Some(title) = edit.title {
         row.title = title.into_inner();
     }
@@ -83,12 +97,30 @@ pub fn edit(
     }
     row.updated_at = now;
     store::update_material(conn, &row)?;
+    details.insert("title".into(), row.title.as_str().into());
+    details.insert("position".into(), row.position.into());
+    audit::record(
+        conn,
+        row.course_id,
+        &actor,
+        "material.updated",
+        &ObjectRef::new("material", row.id),
+        details.into(),
+        now,
+    )?;
     Ok(row.into())
 }
 
 /// Deletes a material (a teacher of its course).
-pub fn delete(conn: &mut DbConnection, material: &TeacherOf<MaterialRow>) -> Result<(), CourseError> {
-    store::delete_material(conn, material.id).map_err(CourseError::from)
+pub fn delete(
+    conn: &mut DbConnection,
+    material: &TeacherOf<MaterialRow>,
+    now: PrimitiveDateTime,
+) -> Result<(), CourseError> {
+    store::delete_material(conn, material.id)?;
+    let details = serde_json::json!({"title": material.title});
+    let object = ObjectRef::new("material", material.id);
+    audit::record(conn, material.course_id(), &Actor::User(material.user()), "material.deleted", &object, details, now)
 }
 
 /// The caller's standing to a material's course (on the primary: an access decision).
@@ -205,12 +237,13 @@ impl CourseState {
     /// Deletes a material; answers its course.
     pub async fn delete_material(&self, user: &AuthUser, at: MaterialAt) -> Result<CourseId, CourseError> {
         let user = user.clone();
+        let now = self.now();
         self.db
             .run_write(user.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     let (row, standing) = find(conn, at, &user)?;
                     let material = standing.teacher()?.over(row)?;
-                    delete(conn, &material)?;
+                    delete(conn, &material, now)?;
                     Ok(material.course_id)
                 })
             })

@@ -6,21 +6,29 @@ use crate::domain::NewAssignment;
 use crate::error::GradingError;
 use crate::store::{self, AssignmentRow};
 use crate::views::{AssignmentDetail, AssignmentView, CourseAssignments};
-use course_service::access::{self as course_access, Course, MemberOf, TeacherOf};
+use course_service::access::{self as course_access, Course, MemberOf, Standing, TeacherOf};
+use course_service::audit::{self, Actor, ObjectRef};
 use lectern_common::db::{DbConnection, write_tx};
 use lectern_common::ids::{AssignmentId, CourseId};
 use lectern_common::pagination::{Paginated, Pagination};
 use lectern_common::{AuthUser, Teacher};
 use time::PrimitiveDateTime;
 
-/// A page of the course's assignments (its members).
+/// A page of the course's assignments (its members), each with the caller's effective due date
+/// when `student` is a student of it.
 pub fn list(
     conn: &mut DbConnection,
     course: &MemberOf<Course>,
+    student: Option<lectern_common::ids::UserId>,
     page: Pagination,
 ) -> Result<Paginated<AssignmentView>, GradingError> {
     let (rows, total) = store::assignments_of(conn, course.id, page)?;
-    Ok(Paginated::new(rows.iter().map(AssignmentView::from).collect(), page, total))
+    let extended = match student {
+        Some(s) => store::extensions_of_student(conn, s, &rows.iter().map(|a| a.id).collect::<Vec<_>>())?,
+        None => Default::default(),
+    };
+    let items = rows.iter().map(|a| AssignmentView::for_student(a, extended.get(&a.id).copied())).collect();
+    Ok(Paginated::new(items, page, total))
 }
 
 /// Adds an assignment to the course (a teacher of it).
@@ -41,15 +49,44 @@ pub fn create(
         grades_released: false,
         created_by: course.user(),
         created_at: now,
+        late_percent_per_day: new.late_policy.map(|p| p.percent_per_day.hundredths()),
+        late_max_percent: new.late_policy.map(|p| p.max_percent.hundredths()),
+        close_after_days: new.late_policy.and_then(|p| p.close_after_days),
     };
     store::insert_assignment(conn, &row)?;
+    let details = serde_json::json!({
+        "title": row.title,
+        "due_at": lectern_common::db::rfc3339(row.due_at),
+        "max_points": crate::domain::Points::from_hundredths(row.max_points_hundredths),
+        "max_attempts": row.max_attempts,
+        "late_policy": row.late_policy(),
+    });
+    let object = ObjectRef::new("assignment", row.id);
+    audit::record(conn, course.id, &Actor::User(course.user()), "assignment.created", &object, details, now)?;
     Ok(AssignmentDetail::from(&row))
 }
 
 /// From now on the assignment's students see their grades and feedback (a teacher of its
 /// course). Releasing twice is harmless.
-pub fn release(conn: &mut DbConnection, assignment: &TeacherOf<Assignment>) -> Result<AssignmentDetail, GradingError> {
-    store::release_grades(conn, assignment.row.id)?;
+pub fn release(
+    conn: &mut DbConnection,
+    assignment: &TeacherOf<Assignment>,
+    now: PrimitiveDateTime,
+) -> Result<AssignmentDetail, GradingError> {
+    if !assignment.row.grades_released {
+        store::release_grades(conn, assignment.row.id)?;
+        let object = ObjectRef::new("assignment", assignment.row.id);
+        let details = serde_json::json!({"title": assignment.row.title});
+        audit::record(
+            conn,
+            assignment.course_id(),
+            &Actor::User(assignment.user()),
+            "grades.released",
+            &object,
+            details,
+            now,
+        )?;
+    }
     let mut row = assignment.row.clone();
     row.grades_released = true;
     Ok(AssignmentDetail::from(&row))
@@ -66,13 +103,15 @@ impl GradingState {
         self.db
             .run(move |conn| {
                 let standing = course_access::standing(conn, course, &user)?;
-                let is_teacher = standing.is_teacher();
+                let (is_teacher, is_staff) = (standing.is_teacher(), standing.is_staff());
+                let student = standing.is_enrolled().then_some(user.id);
                 let member = standing.member()?;
                 Ok(CourseAssignments {
                     course_id: member.id,
                     course_title: member.title.clone(),
                     is_teacher,
-                    page: list(conn, &member, page)?,
+                    is_staff,
+                    page: list(conn, &member, student, page)?,
                 })
             })
             .await
@@ -102,19 +141,24 @@ impl GradingState {
         self.db
             .run(move |conn| {
                 let (assignment, standing) = assignment_for(conn, id, &user)?;
+                let extension = match &standing {
+                    Standing::Enrolled(e) => store::extension_of(conn, id, e.user())?,
+                    _ => None,
+                };
                 let assignment = standing.member()?.over(assignment)?;
-                Ok(AssignmentDetail::from(&assignment.row))
+                Ok(AssignmentDetail::for_student(&assignment.row, extension))
             })
             .await
     }
 
     pub async fn release(&self, teacher: &Teacher, id: AssignmentId) -> Result<AssignmentDetail, GradingError> {
         let teacher = teacher.clone();
+        let now = self.now();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     let (assignment, standing) = assignment_for(conn, id, teacher.user())?;
-                    release(conn, &standing.teacher()?.over(assignment)?)
+                    release(conn, &standing.teacher()?.over(assignment)?, now)
                 })
             })
             .await

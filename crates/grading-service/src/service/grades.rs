@@ -1,7 +1,7 @@
 //! Grades: staff of the course grade and regrade (every grade kept in the history) and read the
 //! gradebook; a student reads their released grades.
 
-use super::{GradingState, Parsed, again, history_item, write_retrying};
+use super::{GradingState, Parsed, again, history_item, penalty_of, write_retrying};
 use crate::access::{GraderOf, Submission, grader_of};
 use crate::domain::{Feedback, MaxPoints, Points, Score, ScoreInput};
 use crate::error::GradingError;
@@ -9,6 +9,7 @@ use crate::gradebook::Gradebook;
 use crate::store::{self, GradeRow, HistoryRow};
 use crate::views::{AssignmentRef, CourseRef, GradeView, HistoryItem, MyGrade};
 use course_service::access::{self as course_access, Course, StaffOf};
+use course_service::audit::{self, Actor, ObjectRef};
 use course_service::service::enrollments;
 use lectern_common::db::{DbConnection, rfc3339};
 use lectern_common::ids::{CourseId, GradeId, SubmissionId, UserId};
@@ -16,11 +17,14 @@ use lectern_common::pagination::{Paginated, Pagination};
 use lectern_common::{Student, Teacher};
 use time::PrimitiveDateTime;
 
-/// Grades (or regrades) a submission: the grade and its history row, in the caller's
-/// transaction, so both are written or neither.
+/// Grades (or regrades) a submission: the grade, its history row and its audit entry, in the
+/// caller's transaction, so all are written or none. This is the one way a grade is set: the
+/// grading pages and API call it with the grader as `actor`; anything else that sets grades
+/// (a tool posting scores) calls it with itself as the actor.
 pub fn record(
     conn: &mut DbConnection,
     submission: &GraderOf<Submission>,
+    actor: &Actor,
     score: Score,
     feedback: Feedback,
     now: PrimitiveDateTime,
@@ -45,14 +49,37 @@ pub fn record(
             id: GradeId::new(),
             submission_id: id,
             revision: row.revision,
-            old_score_hundredths: previous.map(|p| p.score_hundredths),
+            old_score_hundredths: previous.as_ref().map(|p| p.score_hundredths),
             new_score_hundredths: row.score_hundredths,
             feedback,
             graded_by: grader.id,
             graded_at: now,
         },
     )?;
-    Ok(GradeView { score: score.points(), feedback: row.feedback, graded_by: grader.clone(), graded_at: rfc3339(now) })
+    let assignment = &submission.assignment;
+    let extension = store::extension_of(conn, assignment.id, submission.row.student_id)?;
+    let penalty = penalty_of(assignment, extension, submission.row.submitted_at);
+    let final_score = crate::late::final_score(score.points(), penalty);
+    let details = serde_json::json!({
+        "student_id": submission.row.student_id,
+        "assignment_id": assignment.id,
+        "attempt": submission.row.attempt,
+        "score": score.points(),
+        "previous_score": previous.as_ref().map(|p| Points::from_hundredths(p.score_hundredths)),
+        "penalty_percent": penalty,
+        "final_score": final_score,
+        "revision": row.revision,
+    });
+    let object = ObjectRef::new("submission", id);
+    audit::record(conn, assignment.course_id, actor, "grade.recorded", &object, details, now)?;
+    Ok(GradeView {
+        score: score.points(),
+        penalty_percent: penalty,
+        final_score,
+        feedback: row.feedback,
+        graded_by: grader.clone(),
+        graded_at: rfc3339(now),
+    })
 }
 
 /// A page of every grade given to a submission, newest first (staff of its course).
@@ -67,11 +94,23 @@ pub fn history(
     Ok(Paginated::new(rows.iter().map(|h| history_item(h, &names)).collect(), page, total))
 }
 
-/// Students x assignments with each student's latest attempt's score (staff of the course).
+/// Students x assignments with each student's latest attempt's final score (staff of the course).
 pub fn gradebook(conn: &mut DbConnection, course: &StaffOf<Course>) -> Result<Gradebook, GradingError> {
     let assignments = store::all_assignments_of(conn, course.id)?;
     let students = enrollments::roster(conn, course)?;
-    let cells = store::latest_scores_of_course(conn, course.id)?;
+    let extensions = store::extensions_of_course(conn, course.id)?;
+    let by_id: std::collections::HashMap<_, _> = assignments.iter().map(|a| (a.id, a)).collect();
+    let cells: Vec<_> = store::latest_scores_of_course(conn, course.id)?
+        .into_iter()
+        .map(|(assignment, student, submission, score, submitted_at)| {
+            let final_score = score.and_then(|h| {
+                let a = by_id.get(&assignment)?;
+                let penalty = penalty_of(a, extensions.get(&(assignment, student)).copied(), submitted_at);
+                Some(crate::late::final_score(Points::from_hundredths(h), penalty).hundredths())
+            });
+            (assignment, student, submission, final_score)
+        })
+        .collect();
     Ok(Gradebook::build(course.object(), &assignments, students, &cells))
 }
 
@@ -82,9 +121,16 @@ pub fn released(
     page: Pagination,
 ) -> Result<Paginated<MyGrade>, GradingError> {
     let (rows, total) = store::released_grades_of(conn, student.id, page)?;
+    let ids: Vec<_> = rows.iter().map(|r| r.assignment.id).collect();
+    let extensions = store::extensions_of_student(conn, student.id, &ids)?;
     let items = rows
         .into_iter()
-        .map(|r| MyGrade {
+        .map(|r| {
+            let penalty = penalty_of(&r.assignment, extensions.get(&r.assignment.id).copied(), r.submitted_at);
+            let score = Points::from_hundredths(r.grade.score_hundredths);
+            (r, penalty, score)
+        })
+        .map(|(r, penalty, score)| MyGrade {
             course: CourseRef { id: r.course_id, title: r.course_title },
             assignment: AssignmentRef {
                 id: r.assignment.id,
@@ -93,7 +139,9 @@ pub fn released(
             },
             submission_id: r.submission_id,
             attempt: r.attempt,
-            score: Points::from_hundredths(r.grade.score_hundredths),
+            score,
+            penalty_percent: penalty,
+            final_score: crate::late::final_score(score, penalty),
             feedback: r.grade.feedback,
             graded_at: rfc3339(r.grade.graded_at),
         })
@@ -118,7 +166,8 @@ impl GradingState {
                     let submission = grader_of(conn, id, &teacher)?;
                     // The score's range is the assignment's, known only now.
                     let score = score.parse(MaxPoints::from_stored(submission.assignment.max_points_hundredths))?;
-                    record(conn, &submission, score, again(&feedback)?, now)
+                    let actor = Actor::User(submission.grader().id);
+                    record(conn, &submission, &actor, score, again(&feedback)?, now)
                 })
             })
             .await

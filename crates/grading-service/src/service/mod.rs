@@ -10,13 +10,15 @@
 //! so a caller who may not act on an object learns nothing from a 422.
 
 pub mod assignments;
+pub mod extensions;
 pub mod grades;
 pub mod submissions;
 
 use crate::domain::Points;
 use crate::error::GradingError;
-use crate::store::{GradeRow, HistoryRow};
-use crate::views::{GradeView, HistoryItem};
+use crate::late::{self, Percent};
+use crate::store::{AssignmentRow, FileRow, GradeRow, HistoryRow};
+use crate::views::{FileView, GradeView, HistoryItem};
 use course_service::views::PersonRef;
 use lectern_common::DbError;
 use lectern_common::db::{Db, DbConnection, rfc3339, to_db_time, write_tx};
@@ -33,9 +35,16 @@ pub type Parsed<T> = Result<T, GradingError>;
 /// (`store::lock_enrollment`, `store::lock_submission`), so this is a safety net.
 const WRITE_RETRIES: usize = 3;
 
+/// How many multipart uploads one process holds in memory at once (each at most 25 MiB of files);
+/// more wait for a slot, up to [`UPLOAD_WAIT`].
+pub const UPLOAD_SLOTS: usize = 4;
+/// How long an upload waits for a slot before it is answered 503 with `Retry-After`.
+pub const UPLOAD_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub struct GradingState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
+    uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for GradingState {
@@ -46,7 +55,15 @@ impl std::fmt::Debug for GradingState {
 
 impl GradingState {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
-        Self { db, clock }
+        Self { db, clock, uploads: Arc::new(tokio::sync::Semaphore::new(UPLOAD_SLOTS)) }
+    }
+
+    /// A slot for one upload's files in memory, held until the returned permit is dropped.
+    pub async fn upload_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, GradingError> {
+        match tokio::time::timeout(UPLOAD_WAIT, Arc::clone(&self.uploads).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(GradingError::Busy),
+        }
     }
 
     fn now(&self) -> time::PrimitiveDateTime {
@@ -92,13 +109,34 @@ fn person(names: &HashMap<UserId, String>, id: UserId) -> PersonRef {
     PersonRef { id, display_name: names.get(&id).cloned().unwrap_or_default() }
 }
 
-fn grade_view(g: &GradeRow, names: &HashMap<UserId, String>) -> GradeView {
+/// A grade with the late penalty its attempt carries (`penalty`: see `late.rs`).
+fn grade_view(g: &GradeRow, names: &HashMap<UserId, String>, penalty: Percent) -> GradeView {
+    let score = Points::from_hundredths(g.score_hundredths);
     GradeView {
-        score: Points::from_hundredths(g.score_hundredths),
+        score,
+        penalty_percent: penalty,
+        final_score: late::final_score(score, penalty),
         feedback: g.feedback.clone(),
         graded_by: person(names, g.graded_by),
         graded_at: rfc3339(g.graded_at),
     }
+}
+
+/// The penalty an attempt submitted at `submitted` carries, for a student whose effective due
+/// date is their extension (if any) or the assignment's.
+fn penalty_of(
+    assignment: &AssignmentRow,
+    extension: Option<time::PrimitiveDateTime>,
+    submitted: time::PrimitiveDateTime,
+) -> Percent {
+    late::penalty(assignment.late_policy().as_ref(), extension.unwrap_or(assignment.due_at), submitted)
+}
+
+/// A submission's files and receipt, from its body's hash and its file rows.
+fn files_and_receipt(body_sha256: &str, files: &[FileRow]) -> (Vec<FileView>, String) {
+    let receipt =
+        crate::files::receipt_sha256(body_sha256, files.iter().map(|f| (f.sha256.as_str(), f.size, f.name.as_str())));
+    (files.iter().map(FileView::from).collect(), receipt)
 }
 
 fn history_item(h: &HistoryRow, names: &HashMap<UserId, String>) -> HistoryItem {
