@@ -4,7 +4,7 @@
 //! and a failure injected between a grade and its history row.
 
 use crate::helpers::{
-    Actor, Backend, Browser, Cast, STUDENT_PASSWORD, TEACHER_PASSWORD, TestApp, location, row, start_time,
+    Actor, Backend, Browser, Cast, Part, STUDENT_PASSWORD, TEACHER_PASSWORD, TestApp, location, row, start_time,
 };
 use crate::on_both_backends;
 use diesel::prelude::*;
@@ -25,6 +25,9 @@ on_both_backends!(
     access_list_assignments,
     access_create_assignments,
     access_the_other_grading_endpoints,
+    access_extensions,
+    access_download_a_file,
+    access_download_all_submissions,
     a_failure_between_grade_and_history_leaves_both_tables_unchanged,
     gradebook_json_is_ordered_and_shows_latest_scores,
     gradebook_csv_is_quoted_and_formula_safe,
@@ -436,7 +439,7 @@ async fn graded_setup(backend: Backend) -> (Cast, String, String) {
 async fn access_submit(backend: Backend) {
     let (cast, a, _) = graded_setup(backend).await;
     let path = format!("/api/grading/assignments/{a}/submissions");
-    row(&cast, "submit to an assignment", [403, 403, 201, 403, 401], async |c, t| {
+    row(&cast, "submit to an assignment", [403, 403, 403, 403, 201, 403, 401], async |c, t| {
         c.app.post_json(&path, t, &json!({"body": "work"})).await
     })
     .await;
@@ -445,7 +448,7 @@ async fn access_submit(backend: Backend) {
 async fn access_read_a_submission(backend: Backend) {
     let (cast, a, s) = graded_setup(backend).await;
     let path = format!("/api/grading/submissions/{s}");
-    row(&cast, "read a submission", [200, 404, 200, 404, 401], async |c, t| c.app.get(&path, t).await).await;
+    row(&cast, "read a submission", [200, 200, 200, 404, 200, 404, 401], async |c, t| c.app.get(&path, t).await).await;
     // "Own only": an enrolled student asking for a classmate's submission gets 404.
     let barbara = cast.app.student("Barbara").await;
     cast.app.enroll(&barbara, &cast.course).await;
@@ -468,7 +471,7 @@ async fn access_read_a_submission(backend: Backend) {
 async fn access_grade_a_submission(backend: Backend) {
     let (cast, _, s) = graded_setup(backend).await;
     let path = format!("/api/grading/submissions/{s}/grade");
-    row(&cast, "grade a submission", [200, 404, 403, 403, 401], async |c, t| {
+    row(&cast, "grade a submission", [200, 200, 200, 404, 403, 403, 401], async |c, t| {
         let mut req = c.app.api.put(c.app.url(&path)).json(&json!({"score": 5, "feedback": "ok"}));
         if let Some(t) = t {
             req = req.bearer_auth(t);
@@ -476,38 +479,45 @@ async fn access_grade_a_submission(backend: Backend) {
         req.send().await.unwrap()
     })
     .await;
-    assert_eq!(grade_tables(&cast.app).await.1.len(), 1, "only the teacher's grade was written");
+    assert_eq!(grade_tables(&cast.app).await.1.len(), 3, "only the staff's grades were written");
 }
 
 async fn access_gradebook(backend: Backend) {
     let (cast, _, _) = graded_setup(backend).await;
     let path = format!("/api/grading/courses/{}/gradebook", cast.course_id());
-    row(&cast, "gradebook", [200, 403, 403, 403, 401], async |c, t| c.app.get(&path, t).await).await;
+    row(&cast, "gradebook", [200, 200, 200, 403, 403, 403, 401], async |c, t| c.app.get(&path, t).await).await;
     let csv = format!("{path}?format=csv");
-    row(&cast, "gradebook (CSV)", [200, 403, 403, 403, 401], async |c, t| c.app.get(&csv, t).await).await;
+    row(&cast, "gradebook (CSV)", [200, 200, 200, 403, 403, 403, 401], async |c, t| c.app.get(&csv, t).await).await;
 }
 
 async fn access_list_assignments(backend: Backend) {
     let (cast, a, _) = graded_setup(backend).await;
     let path = format!("/api/grading/courses/{}/assignments", cast.course_id());
-    row(&cast, "list assignments", [200, 403, 200, 403, 401], async |c, t| c.app.get(&path, t).await).await;
+    row(&cast, "list assignments", [200, 200, 200, 403, 200, 403, 401], async |c, t| c.app.get(&path, t).await).await;
     let one = format!("/api/grading/assignments/{a}");
-    row(&cast, "read an assignment", [200, 403, 200, 403, 401], async |c, t| c.app.get(&one, t).await).await;
+    row(&cast, "read an assignment", [200, 200, 200, 403, 200, 403, 401], async |c, t| c.app.get(&one, t).await).await;
     // An unpublished course's assignments do not exist for anyone but its teachers.
     let draft = cast.app.create_course(&cast.teacher, "Draft", false).await;
+    cast.staff_on(&draft).await;
     let hidden = id(&new_assignment(&cast.app, &cast.teacher, &draft, "Hidden", Value::Null).await);
     let list = format!("/api/grading/courses/{}/assignments", id(&draft));
-    row(&cast, "list a draft's assignments", [200, 404, 404, 404, 401], async |c, t| c.app.get(&list, t).await).await;
+    row(&cast, "list a draft's assignments", [200, 200, 200, 404, 404, 404, 401], async |c, t| {
+        c.app.get(&list, t).await
+    })
+    .await;
     let one = format!("/api/grading/assignments/{hidden}");
-    row(&cast, "read a draft's assignment", [200, 404, 404, 404, 401], async |c, t| c.app.get(&one, t).await).await;
+    row(&cast, "read a draft's assignment", [200, 200, 200, 404, 404, 404, 401], async |c, t| c.app.get(&one, t).await)
+        .await;
 }
 
 async fn access_create_assignments(backend: Backend) {
     let cast = Cast::new(backend).await;
     let path = format!("/api/grading/courses/{}/assignments", cast.course_id());
     let body = json!({"title": "New", "due_at": "2026-12-01T17:00:00Z", "max_points": 10, "max_attempts": null});
-    row(&cast, "create assignments", [201, 403, 403, 403, 401], async |c, t| c.app.post_json(&path, t, &body).await)
-        .await;
+    row(&cast, "create assignments", [201, 201, 403, 403, 403, 403, 401], async |c, t| {
+        c.app.post_json(&path, t, &body).await
+    })
+    .await;
     // Refused callers learn nothing from a 422 either: access is checked before the body.
     let bad = json!({"title": "", "due_at": "soon", "max_points": 0});
     let resp = cast.app.post_json(&path, Some(&cast.other_teacher.access_token), &bad).await;
@@ -517,15 +527,90 @@ async fn access_create_assignments(backend: Backend) {
 async fn access_the_other_grading_endpoints(backend: Backend) {
     let (cast, a, s) = graded_setup(backend).await;
     let list = format!("/api/grading/assignments/{a}/submissions");
-    row(&cast, "list submissions", [200, 403, 200, 403, 401], async |c, t| c.app.get(&list, t).await).await;
+    row(&cast, "list submissions", [200, 200, 200, 403, 200, 403, 401], async |c, t| c.app.get(&list, t).await).await;
     let history = format!("/api/grading/submissions/{s}/grades");
-    row(&cast, "grade history", [200, 404, 403, 403, 401], async |c, t| c.app.get(&history, t).await).await;
-    row(&cast, "my grades", [403, 403, 200, 200, 401], async |c, t| c.app.get("/api/grading/me/grades", t).await).await;
+    row(&cast, "grade history", [200, 200, 200, 404, 403, 403, 401], async |c, t| c.app.get(&history, t).await).await;
+    row(&cast, "my grades", [403, 403, 403, 403, 200, 200, 401], async |c, t| {
+        c.app.get("/api/grading/me/grades", t).await
+    })
+    .await;
     let release = format!("/api/grading/assignments/{a}/release");
-    row(&cast, "release grades", [200, 403, 403, 403, 401], async |c, t| {
+    row(&cast, "release grades", [200, 200, 403, 403, 403, 403, 401], async |c, t| {
         c.app.post_json(&release, t, &json!({})).await
     })
     .await;
+}
+
+async fn access_extensions(backend: Backend) {
+    let (cast, a, _) = graded_setup(backend).await;
+    let one = format!("/api/grading/assignments/{a}/extensions/{}", cast.enrolled.id);
+    let body = json!({"due_at": "2026-12-24T12:00:00Z"});
+    row(&cast, "manage extensions (set)", [200, 200, 403, 403, 403, 403, 401], async |c, t| {
+        c.app.put_json(&one, t, &body).await
+    })
+    .await;
+    let list = format!("/api/grading/assignments/{a}/extensions");
+    row(&cast, "list extensions", [200, 200, 200, 403, 403, 403, 401], async |c, t| c.app.get(&list, t).await).await;
+    // Grace has an extension before each attempt.
+    row(&cast, "manage extensions (remove)", [204, 204, 403, 403, 403, 403, 401], async |c, t| {
+        assert_eq!(c.app.put_json(&one, Some(&c.teacher.access_token), &body).await.status(), 200);
+        c.app.delete(&one, t).await
+    })
+    .await;
+    // Refused callers learn nothing from a 422: access first, then the date.
+    let resp = cast.app.put_json(&one, Some(&cast.grader.access_token), &json!({"due_at": "soon"})).await;
+    assert_eq!(resp.status(), 403);
+}
+
+async fn access_download_a_file(backend: Backend) {
+    let (cast, a, _) = graded_setup(backend).await;
+    let resp = cast
+        .app
+        .post_multipart(
+            &format!("/api/grading/assignments/{a}/submissions"),
+            Some(&cast.enrolled.access_token),
+            &[Part::file("essay.txt", "text/plain", b"Grace's file".to_vec())],
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let receipt: Value = resp.json().await.unwrap();
+    let path =
+        format!("/api/grading/submissions/{}/files/{}", id(&receipt), receipt["files"][0]["id"].as_str().unwrap());
+    row(&cast, "download a submission's files", [200, 200, 200, 404, 200, 404, 401], async |c, t| {
+        c.app.get(&path, t).await
+    })
+    .await;
+    // "Own only": a classmate gets the same 404 as for a file that does not exist.
+    let barbara = cast.app.student("Barbara").await;
+    cast.app.enroll(&barbara, &cast.course).await;
+    let classmate = cast.app.get(&path, Some(&barbara.access_token)).await;
+    let missing = cast
+        .app
+        .get(
+            &format!("/api/grading/submissions/{}/files/{}", id(&receipt), uuid::Uuid::new_v4()),
+            Some(&cast.enrolled.access_token),
+        )
+        .await;
+    assert_eq!(
+        (classmate.status(), missing.status()),
+        (reqwest::StatusCode::NOT_FOUND, reqwest::StatusCode::NOT_FOUND)
+    );
+    assert_eq!(TestApp::problem(classmate).await, TestApp::problem(missing).await);
+}
+
+async fn access_download_all_submissions(backend: Backend) {
+    let (cast, a, _) = graded_setup(backend).await;
+    let path = format!("/api/grading/assignments/{a}/submissions.zip");
+    row(&cast, "download all submissions", [200, 200, 200, 403, 403, 403, 401], async |c, t| c.app.get(&path, t).await)
+        .await;
+    let draft = cast.app.create_course(&cast.teacher, "Draft", false).await;
+    let hidden = id(&new_assignment(&cast.app, &cast.teacher, &draft, "Hidden", Value::Null).await);
+    let resp = cast
+        .app
+        .get(&format!("/api/grading/assignments/{hidden}/submissions.zip"), Some(&cast.other_teacher.access_token))
+        .await;
+    assert_eq!(resp.status(), 404, "a draft's zip does not exist for another teacher");
 }
 
 // ---- a failure half-way ----------------------------------------------------------------------
@@ -806,7 +891,7 @@ async fn the_journey_in_a_browser(backend: Backend) {
     assert!(html.contains("Second try."));
     let (html, _) = grace.page(&assignment_page).await;
     assert!(html.contains("Attempts left: 1."));
-    assert!(html.contains(own["items"][1]["body_sha256"].as_str().unwrap()), "both receipts listed");
+    assert!(html.contains(own["items"][1]["receipt_sha256"].as_str().unwrap()), "both receipts listed");
 
     // The teacher grades and regrades the latest attempt with the form, and sees the history.
     let (html, _) = ada.page(&path).await;

@@ -496,36 +496,61 @@ impl TestApp {
     }
 }
 
-/// The cast of docs/security.md's access table around one published course.
+/// The cast of docs/security.md's access table around one published course: its creator, a
+/// co-teacher and a grader (teacher accounts its creator added to the staff), a teacher and a
+/// student with no relationship to it, a student enrolled in it, and nobody.
 pub struct Cast {
     pub app: TestApp,
     pub teacher: Actor,
+    pub co_teacher: Actor,
+    pub grader: Actor,
     pub other_teacher: Actor,
     pub enrolled: Actor,
     pub other_student: Actor,
     pub course: Value,
 }
 
+/// How many columns the access table has.
+pub const COLUMNS: usize = 7;
+
 impl Cast {
     pub async fn new(backend: Backend) -> Self {
         let app = spawn_app(backend).await;
         let teacher = app.teacher("Ada").await;
+        let co_teacher = app.teacher("Charles").await;
+        let grader = app.teacher("Emmy").await;
         let other_teacher = app.teacher("Alan").await;
         let enrolled = app.student("Grace").await;
         let other_student = app.student("Edsger").await;
         let course = app.create_course(&teacher, "Rust for Beginners", true).await;
         app.enroll(&enrolled, &course).await;
-        Self { app, teacher, other_teacher, enrolled, other_student, course }
+        let cast = Self { app, teacher, co_teacher, grader, other_teacher, enrolled, other_student, course };
+        cast.staff_on(&cast.course).await;
+        cast
     }
 
     pub fn course_id(&self) -> &str {
         self.course["id"].as_str().expect("course id")
     }
 
-    /// The five columns of the table, in order, with their tokens (`None`: anonymous).
-    pub fn columns(&self) -> [(&'static str, Option<&str>); 5] {
+    /// Makes the cast's co-teacher and grader staff of `course` too (a course its teacher made).
+    pub async fn staff_on(&self, course: &Value) {
+        let path = format!("/api/courses/{}/staff", course["id"].as_str().expect("course id"));
+        for (email, role) in [("charles@example.org", "teacher"), ("emmy@example.org", "grader")] {
+            let resp = self
+                .app
+                .post_json(&path, Some(&self.teacher.access_token), &json!({"email": email, "role": role}))
+                .await;
+            assert_eq!(resp.status(), 201, "add {email} as {role}");
+        }
+    }
+
+    /// The columns of the table, in order, with their tokens (`None`: anonymous).
+    pub fn columns(&self) -> [(&'static str, Option<&str>); COLUMNS] {
         [
             ("teacher of the course", Some(self.teacher.access_token.as_str())),
+            ("co-teacher", Some(self.co_teacher.access_token.as_str())),
+            ("grader of the course", Some(self.grader.access_token.as_str())),
             ("other teacher", Some(self.other_teacher.access_token.as_str())),
             ("enrolled student", Some(self.enrolled.access_token.as_str())),
             ("other student", Some(self.other_student.access_token.as_str())),
@@ -535,11 +560,12 @@ impl Cast {
 }
 
 /// Asserts one row of docs/security.md's access table: `expected[i]` is the status for column `i` of
-/// the cast, and every refusal is a problem document.
+/// the cast (teacher, co-teacher, grader, other teacher, enrolled student, other student,
+/// anonymous), and every refusal is a problem document.
 pub async fn row(
     cast: &Cast,
     action: &str,
-    expected: [u16; 5],
+    expected: [u16; COLUMNS],
     mut attempt: impl AsyncFnMut(&Cast, Option<&str>) -> reqwest::Response,
 ) {
     for ((who, token), want) in cast.columns().into_iter().zip(expected) {
@@ -565,5 +591,82 @@ pub async fn poll_json(url: &str, mut done: impl FnMut(&(u16, Value)) -> bool) -
             return seen;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Clone, Debug)]
+pub struct Part {
+    pub name: String,
+    pub filename: Option<String>,
+    pub content_type: Option<String>,
+    pub data: Vec<u8>,
+}
+
+impl Part {
+    pub fn text(name: &str, value: &str) -> Self {
+        Self { name: name.to_owned(), filename: None, content_type: None, data: value.as_bytes().to_vec() }
+    }
+
+    pub fn file(filename: &str, content_type: &str, data: impl Into<Vec<u8>>) -> Self {
+        Self {
+            name: "files".to_owned(),
+            filename: Some(filename.to_owned()),
+            content_type: Some(content_type.to_owned()),
+            data: data.into(),
+        }
+    }
+}
+
+/// A `multipart/form-data` body as browsers send it (file names raw UTF-8, quotes escaped as
+/// `%22`), and its `Content-Type` with the boundary.
+pub fn multipart(parts: &[Part]) -> (String, Vec<u8>) {
+    let boundary = format!("lectern-test-{}", uuid::Uuid::new_v4().simple());
+    let mut body = Vec::new();
+    for p in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", p.name);
+        if let Some(f) = &p.filename {
+            disposition.push_str(&format!("; filename=\"{}\"", f.replace('"', "%22")));
+        }
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(b"\r\n");
+        if let Some(ct) = &p.content_type {
+            body.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(&p.data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+impl TestApp {
+    /// Posts a multipart body, with a bearer token and an `Idempotency-Key` when given.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        parts: &[Part],
+        key: Option<&str>,
+    ) -> reqwest::Response {
+        let (content_type, body) = multipart(parts);
+        let mut req = self.api.post(self.url(path)).header("content-type", content_type).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        req.send().await.expect("request")
+    }
+
+    pub async fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut req = self.api.put(self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
     }
 }
