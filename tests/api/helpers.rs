@@ -670,3 +670,32 @@ impl TestApp {
         req.send().await.expect("request")
     }
 }
+
+impl TestApp {
+    /// A fresh access token for `actor` through its refresh token (after the clock moved past
+    /// the access token's life), as a client would get one.
+    pub async fn renew(&self, actor: &mut Actor) {
+        let resp = self.refresh(&actor.refresh_token).await;
+        assert_eq!(resp.status(), 200, "refresh");
+        let body: Value = resp.json().await.expect("json");
+        actor.access_token = body["access_token"].as_str().expect("access_token").to_owned();
+        actor.refresh_token = body["refresh_token"].as_str().expect("refresh_token").to_owned();
+    }
+}
+
+impl Cast {
+    /// Moves the clock and gives everyone of the cast a fresh access token.
+    pub async fn advance(&mut self, secs: i64) {
+        self.app.advance(secs);
+        for actor in [
+            &mut self.teacher,
+            &mut self.co_teacher,
+            &mut self.grader,
+            &mut self.other_teacher,
+            &mut self.enrolled,
+            &mut self.other_student,
+        ] {
+            self.app.renew(actor).await;
+        }
+    }
+}
