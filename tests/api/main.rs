@@ -15,6 +15,7 @@ mod courses;
 mod deadlines;
 mod deploy;
 mod failover;
+mod files;
 mod grading;
 mod hardening;
 mod keys;
