@@ -31,3 +31,4 @@ mod security;
 mod split;
 mod staff;
 mod tokens;
+mod upload_memory;

@@ -279,18 +279,26 @@ pub async fn read(
                         .and_then(|cd| cd.get_filename().map(str::to_owned))
                         .unwrap_or_default();
                     let content_type = sanitise_content_type(field.content_type().map(|m| m.essence_str()));
-                    let mut bytes = Vec::new();
+                    // The chunks as they came, joined once at the end into a buffer of the exact
+                    // size (growing one by doubling would hold up to twice the file meanwhile).
+                    let mut chunks = Vec::new();
+                    let mut size = 0usize;
                     let mut hasher = Sha256::new();
                     while let Some(chunk) = field.next().await {
                         let chunk = chunk.map_err(malformed)?;
-                        if bytes.len() + chunk.len() > MAX_FILE_BYTES {
+                        if size + chunk.len() > MAX_FILE_BYTES {
                             return Err(too_large(&format!("the file {:?} is too large", sanitise_name(&raw_name))));
                         }
                         if total + chunk.len() > MAX_TOTAL_BYTES {
                             return Err(too_large("the files are too large together"));
                         }
                         total += chunk.len();
+                        size += chunk.len();
                         hasher.update(&chunk);
+                        chunks.push(chunk);
+                    }
+                    let mut bytes = Vec::with_capacity(size);
+                    for chunk in chunks {
                         bytes.extend_from_slice(&chunk);
                     }
                     // A form's file input left empty still sends a part, without a name or bytes.
