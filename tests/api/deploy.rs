@@ -91,7 +91,33 @@ fn the_gateway_routes_every_prefix_of_the_api() {
         assert!(routes.contains(&format!("location {prefix} {{ proxy_pass http://{upstream}; }}")), "{prefix}");
     }
     assert!(routes.contains("X-Forwarded-For"));
-    assert!(routes.contains("client_max_body_size 512k"));
+    // 512 KiB everywhere but the submission endpoints, which take 25 MiB of files: in exactly one
+    // location, which matches the API's and the page's submission paths and nothing else.
+    assert_eq!(routes.matches("client_max_body_size").count(), 2);
+    assert!(routes.starts_with("#") && routes.contains("\nclient_max_body_size 512k;\n"));
+    let file_location = "location ~ ^/(api/)?grading/assignments/[^/]+/submissions$ {\n    client_max_body_size 26m;";
+    assert!(routes.contains(file_location), "the file submissions' location");
+    let pattern = regex_lite(r"^/(api/)?grading/assignments/[^/]+/submissions$");
+    for (path, matches) in [
+        ("/api/grading/assignments/0193a0c2-7a4e-7000-8000-000000000001/submissions", true),
+        ("/grading/assignments/0193a0c2-7a4e-7000-8000-000000000001/submissions", true),
+        ("/api/grading/assignments/x/submissions.zip", false),
+        ("/api/grading/assignments/x/release", false),
+        ("/api/courses/x/materials", false),
+        ("/api/grading/assignments/x/y/submissions", false),
+    ] {
+        assert_eq!(pattern(path), matches, "{path}");
+    }
+}
+
+/// The one regular expression of routes.conf, as nginx reads it: `^/(api/)?grading/assignments/[^/]+/submissions$`.
+fn regex_lite(expected: &str) -> impl Fn(&str) -> bool {
+    assert_eq!(expected, r"^/(api/)?grading/assignments/[^/]+/submissions$");
+    |path: &str| {
+        let rest =
+            path.strip_prefix("/api/grading/assignments/").or_else(|| path.strip_prefix("/grading/assignments/"));
+        rest.and_then(|r| r.strip_suffix("/submissions")).is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    }
 }
 
 #[test]

@@ -50,6 +50,10 @@ const COURSES: &[(&str, &str, bool)] = &[
     ("get", "/api/materials/{id}", true),
     ("patch", "/api/materials/{id}", true),
     ("delete", "/api/materials/{id}", true),
+    ("get", "/api/courses/{id}/staff", true),
+    ("post", "/api/courses/{id}/staff", true),
+    ("delete", "/api/courses/{id}/staff/{user_id}", true),
+    ("get", "/api/courses/{id}/audit", true),
 ];
 
 const GRADING: &[(&str, &str, bool)] = &[
@@ -64,6 +68,11 @@ const GRADING: &[(&str, &str, bool)] = &[
     ("get", "/api/grading/submissions/{id}/grades", true),
     ("get", "/api/grading/me/grades", true),
     ("get", "/api/grading/courses/{course_id}/gradebook", true),
+    ("put", "/api/grading/assignments/{id}/extensions/{student_id}", true),
+    ("delete", "/api/grading/assignments/{id}/extensions/{student_id}", true),
+    ("get", "/api/grading/assignments/{id}/extensions", true),
+    ("get", "/api/grading/submissions/{id}/files/{file_id}", true),
+    ("get", "/api/grading/assignments/{id}/submissions.zip", true),
 ];
 
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -208,6 +217,12 @@ async fn the_all_in_one_document_describes_every_json_endpoint(backend: Backend)
         assert!(doc["components"]["schemas"].get(id).is_some(), "{id} is documented");
     }
     assert_eq!(doc["components"]["schemas"]["Role"]["enum"], serde_json::json!(["teacher", "student"]));
+    // Submissions take JSON or multipart (files); downloads are documented as bytes.
+    let submit = &doc["paths"]["/api/grading/assignments/{id}/submissions"]["post"]["requestBody"]["content"];
+    assert!(submit.get("application/json").is_some() && submit.get("multipart/form-data").is_some(), "{submit}");
+    let zip = &doc["paths"]["/api/grading/assignments/{id}/submissions.zip"]["get"]["responses"]["200"]["content"];
+    assert!(zip.get("application/zip").is_some(), "{zip}");
+    assert_eq!(doc["components"]["schemas"]["StaffRole"]["enum"], serde_json::json!(["teacher", "grader"]));
     // Served without a token, the same bytes every time.
     let again = app.get("/api/openapi.json", Some("not.a.token")).await;
     assert_eq!(again.status(), 200);

@@ -8,7 +8,7 @@
 //! process refuses within 5 s, a key rotation mid-test with old and new tokens accepted, and the
 //! course processes serving while auth-core is stopped. A service's role cannot read a key.
 
-use crate::helpers::{Backend, STUDENT_PASSWORD, TEACHER_PASSWORD, TestDb};
+use crate::helpers::{Backend, Part, STUDENT_PASSWORD, TEACHER_PASSWORD, TestDb, multipart};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -344,6 +344,53 @@ async fn the_split_shape_behind_nginx() {
         .await
         .unwrap();
     let submission_id = submitted["id"].as_str().unwrap().to_owned();
+    // Files through the gateway: its submissions location takes 25 MiB of them (far above the
+    // 512 KiB elsewhere), streamed to grading-service, whose role stores them and audits nothing
+    // it may not; the bytes come back the same.
+    let pdf = vec![9u8; 3 * 1024 * 1024];
+    let (content_type, body) = multipart(&[Part::file("thesis.pdf", "application/pdf", pdf.clone())]);
+    let resp = client
+        .post(format!("{gateway}/api/grading/assignments/{assignment_id}/submissions"))
+        .bearer_auth(&student)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "3 MiB of files through the gateway");
+    let with_file: Value = resp.json().await.unwrap();
+    let download = client
+        .get(format!(
+            "{gateway}/api/grading/submissions/{}/files/{}",
+            with_file["id"].as_str().unwrap(),
+            with_file["files"][0]["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&teacher)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.unwrap().len(), pdf.len());
+    let (content_type, body) =
+        multipart(&[Part::file("huge.bin", "application/octet-stream", vec![0u8; 27 * 1024 * 1024])]);
+    let resp = client
+        .post(format!("{gateway}/api/grading/assignments/{assignment_id}/submissions"))
+        .bearer_auth(&student)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await;
+    if let Ok(resp) = resp {
+        assert_eq!(resp.status(), 413, "above the gateway's limit");
+    }
+    let resp = client
+        .post(format!("{gateway}/api/courses/{course_id}/materials"))
+        .bearer_auth(&teacher)
+        .json(&json!({"title": "Too long", "body_markdown": "x".repeat(600 * 1024)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413, "elsewhere the gateway keeps 512 KiB");
     let graded = client
         .put(format!("{gateway}/api/grading/submissions/{submission_id}/grade"))
         .bearer_auth(&teacher)
