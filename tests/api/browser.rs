@@ -22,6 +22,10 @@ const JOURNEYS_TIMEOUT: Duration = Duration::from_secs(300);
 
 const TEACHER_NAME: &str = "Ada Lovelace";
 const TEACHER_EMAIL: &str = "ada.lovelace@example.org";
+const CO_TEACHER_NAME: &str = "Charles Babbage";
+const CO_TEACHER_EMAIL: &str = "charles.babbage@example.org";
+const GRADER_NAME: &str = "Emmy Noether";
+const GRADER_EMAIL: &str = "emmy.noether@example.org";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journeys_in_chromium() {
@@ -32,6 +36,8 @@ async fn journeys_in_chromium() {
 
     let app = spawn_app(Backend::Sqlite).await;
     app.teacher(TEACHER_NAME).await;
+    app.teacher(CO_TEACHER_NAME).await;
+    app.teacher(GRADER_NAME).await;
     let control = ControlServer::start(app.clock.clone());
     let artifacts = repo.join("artifacts/screenshots");
     std::fs::create_dir_all(&artifacts).expect("create artifacts/screenshots");
@@ -45,6 +51,10 @@ async fn journeys_in_chromium() {
         .env("CHROMIUM_PATH", &chromium)
         .env("TEACHER_EMAIL", TEACHER_EMAIL)
         .env("TEACHER_NAME", TEACHER_NAME)
+        .env("CO_TEACHER_EMAIL", CO_TEACHER_EMAIL)
+        .env("CO_TEACHER_NAME", CO_TEACHER_NAME)
+        .env("GRADER_EMAIL", GRADER_EMAIL)
+        .env("GRADER_NAME", GRADER_NAME)
         .env("TEACHER_PASSWORD", TEACHER_PASSWORD)
         .env("STUDENT_PASSWORD", STUDENT_PASSWORD);
     // The app keeps serving on the runtime's threads while this one waits for node.

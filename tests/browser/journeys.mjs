@@ -33,6 +33,9 @@ const CONTROL = env('CONTROL_URL').replace(/\/$/, '');
 const ARTIFACTS = env('ARTIFACTS_DIR');
 const CHROMIUM = env('CHROMIUM_PATH', '/usr/bin/chromium');
 const TEACHER = { email: env('TEACHER_EMAIL'), name: env('TEACHER_NAME'), password: env('TEACHER_PASSWORD') };
+// Teacher accounts made by tests/api/browser.rs: a co-teacher and a grader, once added to the staff.
+const CO_TEACHER = { email: env('CO_TEACHER_EMAIL'), name: env('CO_TEACHER_NAME'), password: env('TEACHER_PASSWORD') };
+const GRADER = { email: env('GRADER_EMAIL'), name: env('GRADER_NAME'), password: env('TEACHER_PASSWORD') };
 const STUDENT = { email: 'mary.somerville@example.org', name: 'Mary Somerville', password: env('STUDENT_PASSWORD') };
 
 const DESKTOP = { width: 1280, height: 800 };
@@ -338,8 +341,11 @@ async function studentEnrollsAndHandsIn() {
   await expectOk(resp, page, 'submitting the assignment');
   state.submissionPath = new URL(page.url()).pathname;
   await expectText(page, 'Received: attempt 1. Your receipt is below.');
-  const hash = (await page.locator('.receipt code.hash').innerText()).trim();
-  expect(hash === sha256(ANSWER), `the receipt's SHA-256 should be ${sha256(ANSWER)} (of exactly the text sent), it shows ${hash}`);
+  // The receipt covers the text and every file (none here): SHA-256 of a listing docs/api.md gives.
+  const receiptOf = (text, files = []) =>
+    sha256(`lectern-receipt-v1\nbody ${sha256(text)}\n${files.map((f) => `file ${f.sha256} ${f.size} ${f.name}\n`).join('')}`);
+  const hash = (await page.locator('.receipt code.receipt-hash').innerText()).trim();
+  expect(hash === receiptOf(ANSWER), `the receipt's SHA-256 should be ${receiptOf(ANSWER)} (over exactly the text sent), it shows ${hash}`);
   await expectText(page, 'No grade to show yet');
 
   // The assignment page lists the attempt with the same fingerprint, and no grade yet.
@@ -444,6 +450,177 @@ async function studentReadsGradeAndSignsOut() {
   expect(pathOf(page).startsWith('/auth/sign-in?next='), `a signed-out student is sent to sign in, not ${pathOf(page)}`);
   await state.student.context.close();
   state.student = null;
+}
+
+/** The app's clock as a Date (the control server prints `2026-11-28 9:00:00.0 +00:00:00`). */
+async function clockNow() {
+  const resp = await fetch(`${CONTROL}/clock`);
+  const { now } = await resp.json();
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{1,2}):(\d{2}):(\d{2})/.exec(now);
+  expect(m, `the control server's time “${now}” should parse`);
+  return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+}
+
+/** A `datetime-local` value (UTC, to the minute) for `date`. */
+function localInput(date) {
+  return date.toISOString().slice(0, 16);
+}
+
+/** A student who signs up and enrolls in the course with its code; returns their page. */
+async function enrolledStudent(name) {
+  const who = { name, email: `${name.toLowerCase().replace(/ /g, '.')}@example.org`, password: STUDENT.password };
+  const actor = await newActor(`student ${name}`);
+  await visit(actor.page, '/auth/sign-up');
+  let resp = await submitForm(actor.page, 'form[action="/auth/sign-up"]', { display_name: who.name, email: who.email, password: who.password });
+  await expectOk(resp, actor.page, `signing up ${name}`);
+  await visit(actor.page, `/courses/${state.courseId}`);
+  resp = await submitForm(actor.page, `form[action="/courses/${state.courseId}/enroll"]`, { enrollment_code: state.code });
+  await expectOk(resp, actor.page, `enrolling ${name}`);
+  return { ...actor, who };
+}
+
+/** Hands in `text` and one file through the assignment page's form; returns the response. */
+async function handIn(page, assignmentPath, text, file) {
+  await visit(page, assignmentPath);
+  const form = page.locator(`form[action="${assignmentPath}/submissions"]`);
+  expect((await form.getAttribute('enctype')) === 'multipart/form-data', 'the submit form sends files (multipart)');
+  await form.locator('textarea[name=body]').fill(text);
+  await form.locator('input[type=file][name=files]').setInputFiles([file]);
+  const [resp] = await Promise.all([page.waitForNavigation(), form.locator('button[type=submit]').click()]);
+  return resp;
+}
+
+/**
+ * Journey 6: coursework. A co-teacher (added by the teacher) adds a grader; an assignment with a
+ * late policy; a student with an extension hands in a file late without penalty, another is
+ * penalised, a third is refused after the cut-off; the grader grades the file submissions; the
+ * teacher downloads everything as a zip and reads the audit trail.
+ */
+async function courseworkWithStaffDeadlinesAndFiles() {
+  const coursePath = `/courses/${state.courseId}`;
+  // The teacher adds a co-teacher.
+  const { page } = state.teacher;
+  await visit(page, coursePath);
+  await page.locator(`form[action="${coursePath}/staff"] select[name=role]`).selectOption('teacher');
+  let resp = await submitForm(page, `form[action="${coursePath}/staff"]`, { email: CO_TEACHER.email });
+  await expectOk(resp, page, 'making them a co-teacher');
+  await expectText(page, 'Staff updated');
+
+  // The co-teacher adds a grader, and sets an assignment with a late policy, due in an hour.
+  const co = await newActor('co-teacher');
+  await signIn(co.page, CO_TEACHER);
+  await visit(co.page, coursePath);
+  await expectText(co.page, 'Enrollment code', 'a co-teacher sees the teaching tools');
+  await co.page.locator(`form[action="${coursePath}/staff"] select[name=role]`).selectOption('grader');
+  resp = await submitForm(co.page, `form[action="${coursePath}/staff"]`, { email: GRADER.email });
+  await expectOk(resp, co.page, 'the co-teacher adding a grader');
+  const staffRows = await co.page.locator('section', { has: co.page.locator('h2', { hasText: 'Staff' }) }).locator('tbody tr').allInnerTexts();
+  expect(staffRows.some((r) => r.includes(GRADER.name) && r.includes('grader')), `the staff list shows the grader: ${staffRows.join(' | ')}`);
+
+  const due = new Date((await clockNow()).getTime() + 60 * 60 * 1000);
+  await visit(co.page, `/grading/courses/${state.courseId}`);
+  resp = await submitForm(co.page, `form[action="/grading/courses/${state.courseId}/assignments"]`, {
+    title: 'Field notes',
+    instructions: 'Hand in your notes as a file.',
+    due_at: localInput(due),
+    max_points: '10',
+    late_percent_per_day: '10',
+    late_max_percent: '50',
+    close_after_days: '2',
+  });
+  await expectOk(resp, co.page, 'creating the assignment with a late policy');
+  await expectText(co.page, '−10% per started day late, at most −50%');
+  const notesPath = new URL(co.page.url()).pathname;
+
+  // Three students; the first gets an extension of three days.
+  const [ida, ken, lin] = [await enrolledStudent('Ida Rhodes'), await enrolledStudent('Ken Iverson'), await enrolledStudent('Lin Hua')];
+  await visit(co.page, notesPath);
+  await co.page.locator(`form[action="${notesPath}/extensions"] select[name=student_id]`).selectOption({ label: ida.who.name });
+  resp = await submitForm(co.page, `form[action="${notesPath}/extensions"]`, {
+    due_at: localInput(new Date(due.getTime() + 3 * 86_400_000)),
+  });
+  await expectOk(resp, co.page, 'giving an extension');
+  await expectText(co.page, 'Extensions updated.');
+  await visit(ida.page, notesPath);
+  await expectText(ida.page, 'your extension', 'the student with an extension');
+
+  // A day and two hours later: two started days late for everyone but Ida.
+  await visit(lin.page, notesPath); // Lin opens the form now, and sends it only after the cut-off.
+  await advanceClock(26 * 60 * 60);
+  const idaNotes = { name: 'ida-notes.txt', mimeType: 'text/plain', buffer: Buffer.from('Ida: river depth 2.3 m at noon.\n') };
+  resp = await handIn(ida.page, notesPath, 'My notes are attached.', idaNotes);
+  await expectOk(resp, ida.page, 'Ida handing in with her extension');
+  await expectText(ida.page, 'Received: attempt 1.');
+  expect(!(await ida.page.locator('h1 .badge.warn').count()), 'Ida is not late: her own due date applies');
+  const idaReceipt = (await ida.page.locator('.receipt code.receipt-hash').innerText()).trim();
+  const idaFile = { name: idaNotes.name, size: idaNotes.buffer.length, sha256: createHash('sha256').update(idaNotes.buffer).digest('hex') };
+  const idaExpected = sha256(`lectern-receipt-v1\nbody ${sha256('My notes are attached.')}\nfile ${idaFile.sha256} ${idaFile.size} ${idaFile.name}\n`);
+  expect(idaReceipt === idaExpected, `Ida's receipt covers her text and her file: ${idaReceipt} should be ${idaExpected}`);
+  state.kenNotes = { name: 'ken-notes.csv', mimeType: 'text/csv', buffer: Buffer.from('site,depth\nA,2.1\nB,2.4\n') };
+  resp = await handIn(ken.page, notesPath, '', state.kenNotes);
+  await expectOk(resp, ken.page, 'Ken handing in late');
+  expect(await ken.page.locator('h1 .badge.warn', { hasText: 'late' }).count(), 'Ken is late');
+  state.kenSubmission = new URL(ken.page.url()).pathname;
+
+  // Past the cut-off (due + 2 days), Lin's form is refused, saying the assignment is closed.
+  await advanceClock(24 * 60 * 60);
+  const linForm = lin.page.locator(`form[action="${notesPath}/submissions"]`);
+  await linForm.locator('textarea[name=body]').fill('Too late, I know.');
+  const [linResp] = await Promise.all([lin.page.waitForNavigation(), linForm.locator('button[type=submit]').click()]);
+  expect(linResp.status() === 409, `Lin's submission after the cut-off should be refused with 409, got ${linResp.status()}`);
+  await expectText(lin.page, 'this assignment is closed');
+  await visit(lin.page, notesPath);
+  await expectText(lin.page, 'This assignment is closed');
+  expect(!(await lin.page.locator(`form[action="${notesPath}/submissions"]`).count()), 'no submit form once closed');
+
+  // The grader grades the file submissions: Ken's penalised, Ida's not.
+  const grader = await newActor('grader');
+  await signIn(grader.page, GRADER);
+  await visit(grader.page, `${notesPath}/submissions`);
+  expect(!(await grader.page.locator(`form[action="${notesPath}/release"]`).count()), 'a grader cannot release grades');
+  await grader.page.locator('tbody tr', { hasText: ken.who.name }).getByRole('link', { name: 'Open and grade' }).click();
+  await grader.page.waitForURL(`**${state.kenSubmission}`);
+  const link = grader.page.locator('table.files a', { hasText: state.kenNotes.name });
+  const [download] = await Promise.all([grader.page.waitForEvent('download'), link.click()]);
+  const kenPath = path.join(ARTIFACTS, 'downloaded-ken-notes.csv');
+  await download.saveAs(kenPath);
+  expect((await readFile(kenPath, 'utf8')) === state.kenNotes.buffer.toString(), 'the grader downloads exactly the file Ken sent');
+  resp = await submitForm(grader.page, `form[action="${state.kenSubmission}/grade"]`, { score: '8', feedback: 'Good sites, late.' });
+  await expectOk(resp, grader.page, 'the grader grading Ken');
+  await expectText(grader.page, '6.4 / 10');
+  await expectText(grader.page, '−20% for handing in late');
+  await visit(grader.page, `${notesPath}/submissions`);
+  await grader.page.locator('tbody tr', { hasText: ida.who.name }).getByRole('link', { name: 'Open and grade' }).click();
+  resp = await submitForm(grader.page, 'form[action$="/grade"]', { score: '9', feedback: 'Precise.' });
+  await expectOk(resp, grader.page, 'the grader grading Ida');
+  await expectText(grader.page, '9 / 10');
+  await shoot(grader.page, 'submission-with-files');
+
+  // The teacher downloads every latest attempt as one zip, and reads the audit trail.
+  await visit(page, notesPath);
+  const [zip] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download all submissions (zip)' }).click()]);
+  const zipPath = path.join(ARTIFACTS, 'field-notes-submissions.zip');
+  await zip.saveAs(zipPath);
+  const bytes = await readFile(zipPath);
+  expect(bytes.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04])), 'the download is a zip');
+  const text = bytes.toString('latin1');
+  for (const entry of ['receipts.csv', `Ida Rhodes (`, `/ida-notes.txt`, `Ken Iverson (`, `/ken-notes.csv`, '/submission.txt']) {
+    expect(text.includes(entry), `the zip holds ${entry}`);
+  }
+  expect(!text.includes('Lin Hua ('), 'Lin handed in nothing: no folder');
+  expect(text.includes(state.kenNotes.buffer.toString()), "Ken's file is in the zip as sent");
+
+  await visit(page, coursePath);
+  await page.getByRole('link', { name: 'Audit trail →' }).click();
+  await page.waitForURL(`**${coursePath}/audit`);
+  const audit = await mainText(page);
+  for (const line of ['staff.added', 'assignment.created', 'extension.set', 'grade.recorded', CO_TEACHER.name, GRADER.name]) {
+    expect(audit.includes(line), `the audit trail shows ${line}`);
+  }
+  const newest = await page.locator('table.audit tbody tr').first().innerText();
+  expect(newest.includes('grade.recorded') && newest.includes(GRADER.name), `newest first: ${newest}`);
+  await shoot(page, 'audit-trail');
+  for (const actor of [co, grader, ida, ken, lin]) await actor.context.close();
 }
 
 /** Journey 3: an expired access cookie is refreshed transparently, for a page and for a posted form; two tabs at once. */
@@ -634,6 +811,7 @@ const journeys = [
   { builds: true, name: 'student signs up, finds the course, enrolls with the code, reads, submits, sees the receipt', run: studentEnrollsAndHandsIn },
   { builds: true, name: 'teacher grades and regrades, releases, opens the gradebook (chart drawn) and downloads the CSV', run: teacherGradesAndReleases },
   { builds: true, name: 'student sees the released grade, opens "your token", signs out', run: studentReadsGradeAndSignsOut },
+  { name: 'coursework: a co-teacher adds a grader; extension, penalty and cut-off; the grader grades files; the zip; the audit trail', run: courseworkWithStaffDeadlinesAndFiles },
   { name: 'an expired access cookie is refreshed transparently (page, form post, two tabs at once)', run: expiredCookieIsRefreshed },
   { name: 'forms without their CSRF token or from another origin are refused and change nothing', run: forgedFormsAreRefused },
   { name: 'screenshots of each main page at desktop and phone size, no sideways overflow', run: screenshotsOfMainPages },
