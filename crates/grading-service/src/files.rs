@@ -69,7 +69,7 @@ impl Handin {
             file.name = name;
         }
         let body = match body {
-            Some(text) if !(text.trim().is_empty() && !files.is_empty()) => SubmissionBody::parse(&text)?.into_inner(),
+            Some(text) if !text.trim().is_empty() || files.is_empty() => SubmissionBody::parse(&text)?.into_inner(),
             Some(_) => String::new(),
             None if files.is_empty() => {
                 return Err(GradingError::invalid("body", "hand in some text or at least one file"));

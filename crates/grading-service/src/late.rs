@@ -20,7 +20,8 @@ pub struct Percent(i32);
 
 impl Percent {
     pub const ZERO: Self = Self(0);
-    const MAX: i32 = 100_00;
+    // 100 %, in hundredths.
+    const MAX: i32 = 10_000;
 
     pub fn from_hundredths(h: i32) -> Self {
         Self(h)
