@@ -138,7 +138,7 @@ impl CourseState {
         let teacher = teacher.clone();
         let outcome = self
             .db
-            .run(move |conn| {
+            .run_write(teacher.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     store::lock_course(conn, id)?;
                     let course = access::standing(conn, id, teacher.user())?.teacher()?;
@@ -157,7 +157,7 @@ impl CourseState {
         let teacher = teacher.clone();
         let outcome = self
             .db
-            .run(move |conn| {
+            .run_write(teacher.id, move |conn| {
                 write_tx(conn, |conn: &mut DbConnection| {
                     store::lock_course(conn, id)?;
                     let course = access::standing(conn, id, teacher.user())?.teacher()?;
