@@ -4,7 +4,8 @@
 //! once, while `/healthz` keeps answering. The figures are printed; the assertions are the
 //! bounds that matter: one upload costs less than three times its size, every upload of a crowd
 //! is taken, and sixteen at once never cost sixteen uploads' files (a few hold theirs, the others
-//! wait for a slot without being read).
+//! wait for a slot without being read), and the zip of all sixteen (400 MiB) is streamed without
+//! the server holding it.
 
 use crate::helpers::Part;
 use crate::helpers::{Backend, STUDENT_PASSWORD, TEACHER_PASSWORD, TestDb, multipart, poll_json};
@@ -199,6 +200,27 @@ async fn uploads_keep_the_servers_memory_bounded(backend: Backend) {
             .collect::<Vec<_>>()
             .join("; "),
     );
+    // The zip of every latest attempt (16 students, 25 MiB each): streamed entry by entry, so the
+    // server's memory does not grow with the archive.
+    reset_peak(pid);
+    let (rss_before_zip, _) = memory(pid);
+    let started = std::time::Instant::now();
+    let mut resp = client.get(format!("{url}.zip")).bearer_auth(&teacher).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut zipped = 0usize;
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        zipped += chunk.len();
+    }
+    let (_, peak_zip) = memory(pid);
+    let zip_cost = peak_zip.saturating_sub(rss_before_zip);
+    println!(
+        "zip ({backend:?}): 16 students' latest attempts, {:.1} MiB, streamed in {:.2} s; the server's peak RSS rose by {:.1} MiB",
+        zipped as f64 / MIB as f64,
+        started.elapsed().as_secs_f64(),
+        zip_cost as f64 / MIB as f64,
+    );
+    assert!(zipped as u64 > 16 * 25 * MIB, "every file is in the archive");
+    assert!(zip_cost < 100 * MIB, "the archive is not held in memory: {zip_cost} bytes");
     assert_eq!(client.get(format!("{base}/readyz")).send().await.unwrap().status(), 200);
     assert!(one < 3 * 25 * MIB, "one 25 MiB upload cost {one} bytes");
     // Sixteen uploads at once never hold sixteen uploads' files: a few hold theirs (the upload
