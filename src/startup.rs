@@ -148,6 +148,7 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>, which: ServiceSet) 
 fn openapi_json(which: ServiceSet) -> anyhow::Result<(OpenApiJson, openapi::AllowedMethods)> {
     let docs = [
         which.has_auth().then(auth_core::openapi),
+        which.has_auth().then(lti_platform::openapi),
         which.has_courses().then(course_service::openapi),
         which.has_grading().then(grading_service::openapi),
     ];
@@ -216,6 +217,13 @@ impl Application {
         let grading_identity = identity_for(Audience::Grading)?;
         let verifiers = vec![Arc::clone(&courses_identity.verifier), Arc::clone(&grading_identity.verifier)];
         let auth_data = auth.as_ref().map(|a| web::Data::from(Arc::clone(a)));
+        // The LTI platform runs wherever auth-core does: it signs with auth-core's ID-token keys.
+        let lti_data = match &auth {
+            Some(state) => Some(web::Data::new(
+                lti_platform::LtiState::new(Arc::clone(state)).context("the LTI platform's HTTP client")?,
+            )),
+            None => None,
+        };
         let courses_data =
             which.has_courses().then(|| web::Data::new(CourseState::new(db.clone(), Arc::clone(&clock))));
         let grading_data =
@@ -250,6 +258,9 @@ impl Application {
                 .configure(web_config::standard);
             if let Some(state) = &auth_data {
                 app = app.configure(|cfg| auth_core::configure(cfg, state.clone(), auth_identity.clone()));
+            }
+            if let Some(state) = &lti_data {
+                app = app.configure(|cfg| lti_platform::configure(cfg, state.clone(), auth_identity.clone()));
             }
             if let Some(state) = &courses_data {
                 app = app.configure(|cfg| course_service::configure(cfg, state.clone(), courses_identity.clone()));

@@ -1,7 +1,8 @@
-//! The `lectern` command line (docs/api.md): serve, migrate, users, keys, oidc, seed, token.
+//! The `lectern` command line (docs/api.md): serve, migrate, users, keys, oidc, lti, seed, token.
 
 mod backup;
 mod keys;
+mod lti;
 mod oidc;
 mod seed;
 mod token;
@@ -48,6 +49,11 @@ pub enum Command {
         #[command(subcommand)]
         command: oidc::OidcCommand,
     },
+    /// LTI 1.3: the external learning tools teachers may place in their courses.
+    Lti {
+        #[command(subcommand)]
+        command: lti::LtiCommand,
+    },
     /// Fill the database with demo data.
     Seed {
         /// The demo teachers, students and courses.
@@ -86,6 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Users { command }) => users::run(&config, command).await,
         Some(Command::Keys { command }) => keys::run(&config, command).await,
         Some(Command::Oidc { command }) => oidc::run(&config, command).await,
+        Some(Command::Lti { command }) => lti::run(&config, command).await,
         Some(Command::Seed { .. }) => seed::run(&config, true).await.map(drop),
         Some(Command::Token { command }) => token::run(&config, command).await,
         Some(Command::Probe { url }) => probe(&url).await,

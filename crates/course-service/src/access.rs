@@ -303,3 +303,65 @@ pub type StaffCourses = diesel::dsl::Select<
     diesel::dsl::Filter<course_staff::table, diesel::dsl::Eq<course_staff::user_id, UserId>>,
     course_staff::course_id,
 >;
+
+/// A registered LTI tool with at least one link in the course: what the tool's services (the
+/// roster, the line items of its links) may reach. Not a person, so not one of the capabilities
+/// above; made only by [`tool_in`], which the LTI platform calls with the tool its access token
+/// names. A tool never reaches a course it has no link in.
+#[derive(Clone, Debug)]
+pub struct ToolIn<T = Course> {
+    tool: lectern_common::ids::ToolId,
+    within: CourseId,
+    object: T,
+}
+
+impl<T> ToolIn<T> {
+    /// The tool this was found for.
+    pub fn tool(&self) -> lectern_common::ids::ToolId {
+        self.tool
+    }
+
+    pub fn course_id(&self) -> CourseId {
+        self.within
+    }
+
+    pub fn object(&self) -> &T {
+        &self.object
+    }
+
+    /// The same right over something else in the course; `NotFound` for another course's.
+    pub fn over<O: InCourse>(&self, object: O) -> Result<ToolIn<O>, CourseError> {
+        if object.course_id() != self.within {
+            return Err(CourseError::NotFound);
+        }
+        Ok(ToolIn { tool: self.tool, within: self.within, object })
+    }
+}
+
+impl<T> std::ops::Deref for ToolIn<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.object
+    }
+}
+
+/// The course *for* a tool: found only when the tool has a link in it; otherwise `NotFound`,
+/// as for a course that does not exist.
+pub fn tool_in(
+    conn: &mut DbConnection,
+    course: CourseId,
+    tool: lectern_common::ids::ToolId,
+) -> Result<ToolIn<Course>, CourseError> {
+    use lectern_common::schema::lti_tool_links;
+    let linked = exists(
+        lti_tool_links::table.filter(lti_tool_links::course_id.eq(courses::id)).filter(lti_tool_links::tool_id.eq(tool)),
+    );
+    let row: Option<CourseRow> = courses::table
+        .filter(courses::id.eq(course))
+        .filter(linked)
+        .select(CourseRow::as_select())
+        .first(conn)
+        .optional()?;
+    let row = row.ok_or(CourseError::NotFound)?;
+    Ok(ToolIn { tool, within: row.id, object: row })
+}

@@ -11,8 +11,10 @@ use crate::views::{CourseItem, CourseView, EnrollmentView, MaterialItem, Materia
 use crate::views::{
     CoursePatch, EnrollRequest, MaterialPatch, NewCourse, NewMaterial, StaffList, StaffMember, StaffRequest,
 };
+use crate::views::{NewToolLink, ToolLinkView};
+use crate::service::tool_links::LinkDraft;
 use actix_web::{HttpResponse, web};
-use lectern_common::ids::{CourseId, MaterialId, UserId};
+use lectern_common::ids::{CourseId, MaterialId, ToolLinkId, UserId};
 use lectern_common::openapi::{BearerAuth, ProblemDocument};
 use lectern_common::pagination::{PageParams, Paginated};
 use lectern_common::{AuthUser, Student, Teacher};
@@ -482,5 +484,93 @@ pub async fn delete_material(
     id: web::Path<MaterialId>,
 ) -> Result<HttpResponse, CourseError> {
     state.delete_material(&user, id.into_inner().into()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The tool-link endpoints' part of the OpenAPI document (merged in `crate::openapi()`).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(tool_links, create_tool_link, delete_tool_link),
+    components(schemas(ProblemDocument)),
+    modifiers(&BearerAuth),
+    tags((name = "tool links", description = "LTI tools placed in a course (docs/lti.md)"))
+)]
+pub struct ToolLinksDoc;
+
+/// The course's tool links: registered LTI tools its teachers placed in it.
+#[utoipa::path(
+    get,
+    path = "/api/courses/{id}/tool-links",
+    tag = "tool links",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course"), PageParams),
+    responses(
+        (status = 200, description = "A page of tool links, oldest first", body = Paginated<ToolLinkView>),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Visible, but the caller is neither staff nor enrolled", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "`page` or `per_page` out of range", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn tool_links(
+    state: web::Data<CourseState>,
+    user: AuthUser,
+    id: web::Path<CourseId>,
+    page: web::Query<PageParams>,
+) -> actix_web::Result<HttpResponse> {
+    let page = problem_page(page.into_inner())?;
+    Ok(HttpResponse::Ok().json(state.tool_links(&user, id.into_inner(), page).await?))
+}
+
+/// Places a registered tool in the course, optionally tied to one of its assignments.
+#[utoipa::path(
+    post,
+    path = "/api/courses/{id}/tool-links",
+    tag = "tool links",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course")),
+    request_body = NewToolLink,
+    responses(
+        (status = 201, description = "The link", body = ToolLinkView,
+            headers(("Location" = String, description = "The course's tool links"))),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of this course may add tools", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course, or one the caller may not see", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown tool, an assignment of another course, or an empty title; `errors` names the field", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_tool_link(
+    state: web::Data<CourseState>,
+    user: AuthUser,
+    id: web::Path<CourseId>,
+    body: web::Json<NewToolLink>,
+) -> Result<HttpResponse, CourseError> {
+    let id = id.into_inner();
+    let draft = LinkDraft::try_from(body.into_inner());
+    let link = state.add_tool_link(&user, id, draft).await?;
+    Ok(HttpResponse::Created().insert_header(("location", format!("/api/courses/{id}/tool-links"))).json(link))
+}
+
+/// Removes a tool link (grades its tool posted stay).
+#[utoipa::path(
+    delete,
+    path = "/api/courses/{id}/tool-links/{link_id}",
+    tag = "tool links",
+    security(("bearer" = [])),
+    params(("id" = CourseId, Path, description = "The course"), ("link_id" = ToolLinkId, Path, description = "The link")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No token, or one that fails verification", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 403, description = "Only a teacher of this course may remove tools", body = ProblemDocument, content_type = "application/problem+json"),
+        (status = 404, description = "No such course or link, or a link of another course", body = ProblemDocument, content_type = "application/problem+json"),
+    )
+)]
+pub async fn delete_tool_link(
+    state: web::Data<CourseState>,
+    user: AuthUser,
+    path: web::Path<(CourseId, ToolLinkId)>,
+) -> Result<HttpResponse, CourseError> {
+    let (course, link) = path.into_inner();
+    state.remove_tool_link(&user, course, link).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -19,7 +19,7 @@ pub mod service;
 pub mod store;
 pub mod views;
 
-pub use access::{Course, EnrolledIn, InCourse, MemberOf, StaffOf, StaffRole, Standing, TeacherOf};
+pub use access::{Course, EnrolledIn, InCourse, MemberOf, StaffOf, StaffRole, Standing, TeacherOf, ToolIn};
 pub use error::CourseError;
 
 pub mod api;
@@ -32,7 +32,9 @@ pub use service::CourseState;
 
 /// The OpenAPI document of course-service's JSON API (`/api/courses`, `/api/materials`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    <api::ApiDoc as utoipa::OpenApi>::openapi()
+    let mut doc = <api::ApiDoc as utoipa::OpenApi>::openapi();
+    doc.merge(<api::ToolLinksDoc as utoipa::OpenApi>::openapi());
+    doc
 }
 
 /// Mounts `/api/courses`, `/api/materials` and the `/courses` pages. Material bodies may be
@@ -58,6 +60,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<CourseState>, id
             .service(web_config::resource("/{id}/staff/{user_id}").route(web::delete().to(api::remove_staff)))
             .service(web_config::resource("/{id}/audit").route(web::get().to(api::audit)))
             .route("/{id}/materials", web::get().to(api::materials))
+            .route("/{id}/tool-links", web::get().to(api::tool_links))
+            .route("/{id}/tool-links", web::post().to(api::create_tool_link))
+            .route("/{id}/tool-links/{link_id}", web::delete().to(api::delete_tool_link))
             .service(large_bodies(web_config::resource("/{id}/materials")).route(web::post().to(api::create_material))),
     )
     .service(

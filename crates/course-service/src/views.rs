@@ -210,3 +210,30 @@ pub struct MaterialPatch {
     pub body_markdown: Option<String>,
     pub position: Option<i64>,
 }
+
+/// A registered LTI tool, as a course shows it.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, ToSchema)]
+pub struct ToolRef {
+    pub id: lectern_common::ids::ToolId,
+    pub name: String,
+}
+
+/// A tool placed in a course; `assignment_id` is where its scores land (null: none).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ToolLinkView {
+    pub id: lectern_common::ids::ToolLinkId,
+    pub title: String,
+    pub tool: ToolRef,
+    pub assignment_id: Option<lectern_common::ids::AssignmentId>,
+}
+
+/// `POST /api/courses/{id}/tool-links`.
+#[derive(Clone, Debug, Deserialize, ToSchema)]
+pub struct NewToolLink {
+    /// A registered tool (`lectern lti tools list`).
+    pub tool_id: String,
+    pub title: String,
+    /// An assignment of this course whose grades the tool's scores become, or null.
+    #[serde(default)]
+    pub assignment_id: Option<String>,
+}

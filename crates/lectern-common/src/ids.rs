@@ -121,3 +121,11 @@ typed_id!(
     /// One file of a submission (its bytes are stored once per SHA-256, whoever sends them).
     FileId
 );
+typed_id!(
+    /// An LTI tool registered by the operator (the `tool_id` of the API and the CLI).
+    ToolId
+);
+typed_id!(
+    /// A tool placed in a course: the resource link id the tool receives.
+    ToolLinkId
+);

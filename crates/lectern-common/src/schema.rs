@@ -301,6 +301,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// LTI tools registered by the operator (`lectern lti tools add`); readable by every service,
+    /// written by auth-core's CLI only.
+    lti_tools (id) {
+        id -> Text,
+        name -> Text,
+        client_id -> Text,
+        deployment_id -> Text,
+        login_url -> Text,
+        target_link_uri -> Text,
+        jwks_url -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    lti_tool_redirect_uris (tool_id, uri) {
+        tool_id -> Text,
+        uri -> Text,
+    }
+}
+
+diesel::table! {
+    /// A registered tool placed in a course by one of its teachers.
+    lti_tool_links (id) {
+        id -> Text,
+        course_id -> Text,
+        tool_id -> Text,
+        title -> Text,
+        assignment_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The `timestamp` of the last score a tool posted per assignment and student.
+    lti_score_times (assignment_id, student_id) {
+        assignment_id -> Text,
+        student_id -> Text,
+        scored_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`): nonces of LTI authorization requests, by SHA-256.
+    lti_nonces (tool_id, nonce_hash) {
+        tool_id -> Text,
+        nonce_hash -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`): `jti`s of client assertions, by SHA-256.
+    lti_assertion_jtis (tool_id, jti_hash) {
+        tool_id -> Text,
+        jti_hash -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// auth-core only (PostgreSQL: schema `auth`): opaque LTI service tokens, by SHA-256.
+    lti_access_tokens (token_hash) {
+        token_hash -> Text,
+        tool_id -> Text,
+        scope -> Text,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(courses -> users (created_by));
@@ -329,6 +402,10 @@ diesel::joinable!(oidc_consents -> oidc_clients (client_id));
 diesel::joinable!(oidc_access_tokens -> users (user_id));
 diesel::joinable!(oidc_access_tokens -> sessions (session_id));
 diesel::joinable!(oidc_codes -> sessions (session_id));
+diesel::joinable!(lti_tool_redirect_uris -> lti_tools (tool_id));
+diesel::joinable!(lti_tool_links -> lti_tools (tool_id));
+diesel::joinable!(lti_tool_links -> courses (course_id));
+diesel::joinable!(lti_access_tokens -> lti_tools (tool_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     catalog_stats,
@@ -357,4 +434,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     file_blobs,
     submission_files,
     audit_log,
+    lti_tools,
+    lti_tool_redirect_uris,
+    lti_tool_links,
+    lti_score_times,
+    lti_nonces,
+    lti_assertion_jtis,
+    lti_access_tokens,
 );

@@ -1,7 +1,7 @@
 //! What each course-service request does, independent of JSON or HTML, split by aggregate:
 //! [`catalog`] (courses and the catalog), [`enrollments`], [`materials`], [`staff`] (with the
-//! audit trail's reader). Every change also writes its audit entry (`crate::audit`), in the
-//! same transaction.
+//! audit trail's reader), [`tool_links`]. Every change also writes its audit entry
+//! (`crate::audit`), in the same transaction.
 //!
 //! Each `CourseState` method makes one hand-off to the database pool and does all of its queries
 //! there; writes run in one transaction, so a failure half-way leaves nothing behind. Inside,
@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod enrollments;
 pub mod materials;
 pub mod staff;
+pub mod tool_links;
 
 use crate::catalog_cache::CatalogCache;
 use crate::error::CourseError;
