@@ -73,7 +73,9 @@ pub async fn run(config: &Config, command: LtiCommand) -> anyhow::Result<()> {
             println!("  authorization endpoint:  {}", registered.authorization_endpoint);
             println!("  token endpoint:          {}", registered.token_endpoint);
             println!("  platform JWKS URL:       {}", registered.jwks_uri);
-            println!("Teachers can now add it to their courses (the course page, or POST /api/courses/{{id}}/tool-links).");
+            println!(
+                "Teachers can now add it to their courses (the course page, or POST /api/courses/{{id}}/tool-links)."
+            );
         }
         ToolsCommand::List => {
             let all = tools::list(&mut conn).map_err(fail)?;
@@ -82,7 +84,10 @@ pub async fn run(config: &Config, command: LtiCommand) -> anyhow::Result<()> {
             }
             for t in all {
                 let created = t.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-                println!("{}  {:?}  client_id {}  deployment_id {}  created {created}", t.id, t.name, t.client_id, t.deployment_id);
+                println!(
+                    "{}  {:?}  client_id {}  deployment_id {}  created {created}",
+                    t.id, t.name, t.client_id, t.deployment_id
+                );
                 println!("    login_url       {}", t.login_url);
                 for uri in t.redirect_uris {
                     println!("    redirect_uri    {uri}");

@@ -82,6 +82,8 @@ fn the_gateway_routes_every_prefix_of_the_api() {
         ("/auth/", "lectern_auth"),
         ("/api/auth/", "lectern_auth"),
         ("/.well-known/", "lectern_auth"),
+        ("/lti/", "lectern_auth"),
+        ("/api/lti/", "lectern_auth"),
         ("/courses/", "lectern_courses"),
         ("/api/courses/", "lectern_courses"),
         ("/api/materials/", "lectern_courses"),

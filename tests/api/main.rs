@@ -20,6 +20,7 @@ mod files;
 mod grading;
 mod hardening;
 mod keys;
+mod lti;
 mod oidc;
 mod oidc_browser;
 mod openapi;

@@ -354,7 +354,9 @@ pub fn tool_in(
 ) -> Result<ToolIn<Course>, CourseError> {
     use lectern_common::schema::lti_tool_links;
     let linked = exists(
-        lti_tool_links::table.filter(lti_tool_links::course_id.eq(courses::id)).filter(lti_tool_links::tool_id.eq(tool)),
+        lti_tool_links::table
+            .filter(lti_tool_links::course_id.eq(courses::id))
+            .filter(lti_tool_links::tool_id.eq(tool)),
     );
     let row: Option<CourseRow> = courses::table
         .filter(courses::id.eq(course))

@@ -7,12 +7,12 @@ use crate::domain::{CourseDraft, CourseEdit, MaterialDraft, MaterialEdit, Search
 use crate::error::CourseError;
 use crate::service::CourseState;
 use crate::service::staff::StaffChange;
+use crate::service::tool_links::LinkDraft;
 use crate::views::{CourseItem, CourseView, EnrollmentView, MaterialItem, MaterialView};
 use crate::views::{
     CoursePatch, EnrollRequest, MaterialPatch, NewCourse, NewMaterial, StaffList, StaffMember, StaffRequest,
 };
 use crate::views::{NewToolLink, ToolLinkView};
-use crate::service::tool_links::LinkDraft;
 use actix_web::{HttpResponse, web};
 use lectern_common::ids::{CourseId, MaterialId, ToolLinkId, UserId};
 use lectern_common::openapi::{BearerAuth, ProblemDocument};

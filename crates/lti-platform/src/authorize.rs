@@ -162,7 +162,8 @@ fn check(params: &[(String, String)], encoded_len: usize) -> Result<Request<'_>,
             return Err(refusal("invalid_request", format!("{name} is longer than {MAX_VALUE_CHARS} characters")));
         }
     }
-    let required = |name: &'static str| value(name).ok_or_else(|| refusal("invalid_request", format!("{name} is missing")));
+    let required =
+        |name: &'static str| value(name).ok_or_else(|| refusal("invalid_request", format!("{name} is missing")));
     Ok(Request {
         nonce: required("nonce")?,
         login_hint: required("login_hint")?,
@@ -172,12 +173,7 @@ fn check(params: &[(String, String)], encoded_len: usize) -> Result<Request<'_>,
 }
 
 /// Remembers a nonce; false when this tool sent it before (a replay).
-fn spend_nonce(
-    conn: &mut DbConnection,
-    tool: &ToolRow,
-    nonce: &str,
-    now: OffsetDateTime,
-) -> Result<bool, LtiError> {
+fn spend_nonce(conn: &mut DbConnection, tool: &ToolRow, nonce: &str, now: OffsetDateTime) -> Result<bool, LtiError> {
     let at = to_db_time(now);
     diesel::delete(lti_nonces::table.filter(lti_nonces::expires_at.lt(at))).execute(conn)?;
     let inserted = diesel::insert_into(lti_nonces::table)

@@ -34,7 +34,8 @@ pub const AGS_SCOPES: [&str; 3] = [SCOPE_LINEITEM_READONLY, SCOPE_RESULT_READONL
 
 /// Context roles (LIS v2 membership vocabulary).
 pub const ROLE_INSTRUCTOR: &str = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor";
-pub const ROLE_TEACHING_ASSISTANT: &str = "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant";
+pub const ROLE_TEACHING_ASSISTANT: &str =
+    "http://purl.imsglobal.org/vocab/lis/v2/membership/Instructor#TeachingAssistant";
 pub const ROLE_LEARNER: &str = "http://purl.imsglobal.org/vocab/lis/v2/membership#Learner";
 /// Institution roles: what the person's Lectern account is.
 pub const INSTITUTION_INSTRUCTOR: &str = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Instructor";

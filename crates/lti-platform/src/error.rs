@@ -2,8 +2,8 @@
 //! its status. The token endpoint answers OAuth errors instead (`token.rs`), and the browser side
 //! answers the tool through its redirect URI or with an error page (`authorize.rs`, `pages.rs`).
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use course_service::CourseError;
 use lectern_common::DbError;
 use lectern_common::problem::{Challenge, IntoProblem, Problem, db_problem};
@@ -91,8 +91,9 @@ impl actix_web::ResponseError for LtiError {
         lectern_common::problem::log_if_server_error(&problem, self);
         let mut resp = problem.to_response();
         if let Self::InsufficientScope(scope) = self
-            && let Ok(value) =
-                HeaderValue::from_str(&format!(r#"Bearer realm="lectern", error="insufficient_scope", scope="{scope}""#))
+            && let Ok(value) = HeaderValue::from_str(&format!(
+                r#"Bearer realm="lectern", error="insufficient_scope", scope="{scope}""#
+            ))
         {
             // RFC 6750 §3.1: the scope the request needed.
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, value);

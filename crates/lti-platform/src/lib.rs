@@ -106,6 +106,9 @@ impl utoipa::Modify for ToolBearer {
             .scheme(HttpAuthScheme::Bearer)
             .description(Some("An opaque token from /api/lti/token (client credentials with a JWT client assertion)"))
             .build();
-        openapi.components.get_or_insert_with(Default::default).add_security_scheme("lti_access_token", SecurityScheme::Http(scheme));
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("lti_access_token", SecurityScheme::Http(scheme));
     }
 }

@@ -96,10 +96,8 @@ pub async fn memberships(
                 // A role filter is applied before paging, so pages hold only matching members.
                 Some(role) => {
                     let (all, _) = tool_links::members_for_tool(conn, &course, 0, i64::MAX)?;
-                    let matching: Vec<Member> = all
-                        .into_iter()
-                        .filter(|m| role_matches(role, claims::context_role(m.relation)))
-                        .collect();
+                    let matching: Vec<Member> =
+                        all.into_iter().filter(|m| role_matches(role, claims::context_role(m.relation))).collect();
                     let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
                     let page = matching
                         .into_iter()
@@ -127,7 +125,9 @@ pub async fn memberships(
         reply.insert_header(("link", next));
     }
     let context = json!({"id": context["id"], "label": context["label"], "title": context["title"]});
-    Ok(reply.body(json!({"id": url, "context": context, "members": members.iter().map(member).collect::<Vec<_>>()}).to_string()))
+    Ok(reply.body(
+        json!({"id": url, "context": context, "members": members.iter().map(member).collect::<Vec<_>>()}).to_string(),
+    ))
 }
 
 #[cfg(test)]

@@ -210,7 +210,9 @@ pub async fn authorize_post(
     let body = match payload.to_bytes_limited(MAX_REQUEST_BYTES).await {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => return Err(malformed()),
-        Err(_) => return Err(PageError(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "This launch request is too long."))),
+        Err(_) => {
+            return Err(PageError(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "This launch request is too long.")));
+        }
     };
     let text = std::str::from_utf8(&body).map_err(|_| malformed())?;
     let params = parse(text)?;

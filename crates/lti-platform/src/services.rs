@@ -99,10 +99,8 @@ impl Paging {
         if offset + limit >= total {
             return None;
         }
-        let mut query: Vec<String> = extra
-            .iter()
-            .map(|(k, v)| format!("{k}={}", lectern_common::extract::urlencode(v)))
-            .collect();
+        let mut query: Vec<String> =
+            extra.iter().map(|(k, v)| format!("{k}={}", lectern_common::extract::urlencode(v))).collect();
         query.push(format!("limit={limit}"));
         query.push(format!("page={}", self.page.unwrap_or(1) + 1));
         Some(format!("<{url}?{}>; rel=\"next\"", query.join("&")))

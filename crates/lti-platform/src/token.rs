@@ -290,7 +290,9 @@ async fn exchange(
     let body = match payload.to_bytes_limited(MAX_FORM_BYTES).await {
         Ok(Ok(body)) => body,
         Ok(Err(_)) => return Err(Ok(invalid_request("the body could not be read"))),
-        Err(_) => return Err(Ok(error(StatusCode::PAYLOAD_TOO_LARGE.as_u16(), "invalid_request", "the body is too large"))),
+        Err(_) => {
+            return Err(Ok(error(StatusCode::PAYLOAD_TOO_LARGE.as_u16(), "invalid_request", "the body is too large")));
+        }
     };
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_bytes(&body).map_err(|_| Ok(invalid_request("the body is not a well-formed form")))?;
@@ -328,16 +330,11 @@ async fn exchange(
     let now = state.auth.clock.now();
     let leeway = i64::try_from(state.auth.settings.leeway.as_secs()).unwrap_or(60);
     let claims = verify(assertion, &tool, &key, &state.endpoints.token(), now, leeway).map_err(Ok)?;
-    let scope = grant(&request.scope).ok_or_else(|| {
-        Ok(error(400, "invalid_scope", format!("ask for some of: {}", GRANTABLE_SCOPES.join(" "))))
-    })?;
+    let scope = grant(&request.scope)
+        .ok_or_else(|| Ok(error(400, "invalid_scope", format!("ask for some of: {}", GRANTABLE_SCOPES.join(" ")))))?;
     let granted = scope.clone();
-    let issued = state
-        .auth
-        .db
-        .run(move |conn| issue(conn, &tool, &claims, &granted, now, leeway))
-        .await
-        .map_err(Err)?;
+    let issued =
+        state.auth.db.run(move |conn| issue(conn, &tool, &claims, &granted, now, leeway)).await.map_err(Err)?;
     let Some(access_token) = issued else {
         return Err(Ok(error(400, "invalid_grant", "this client assertion was used before (its jti is spent)")));
     };
@@ -351,7 +348,10 @@ mod tests {
 
     #[test]
     fn scopes_granted_are_those_asked_that_a_tool_may_have() {
-        assert_eq!(grant(&format!("{SCOPE_SCORE} {SCOPE_MEMBERSHIPS}")).as_deref(), Some(&*format!("{SCOPE_SCORE} {SCOPE_MEMBERSHIPS}")));
+        assert_eq!(
+            grant(&format!("{SCOPE_SCORE} {SCOPE_MEMBERSHIPS}")).as_deref(),
+            Some(&*format!("{SCOPE_SCORE} {SCOPE_MEMBERSHIPS}"))
+        );
         assert_eq!(grant(&format!("{SCOPE_LINEITEM} {SCOPE_SCORE} openid")).as_deref(), Some(SCOPE_SCORE));
         assert_eq!(grant(SCOPE_LINEITEM), None, "line items are Lectern's assignments: read-only for tools");
         assert_eq!(grant(""), None);
@@ -373,7 +373,10 @@ mod tests {
             p
         };
         assert!(read(&pairs(&[])).is_ok());
-        assert_eq!(read(&pairs(&[("grant_type", "authorization_code")])).err().map(|e| e.error), Some("unsupported_grant_type"));
+        assert_eq!(
+            read(&pairs(&[("grant_type", "authorization_code")])).err().map(|e| e.error),
+            Some("unsupported_grant_type")
+        );
         assert_eq!(read(&pairs(&[("client_assertion_type", "x")])).err().map(|e| e.error), Some("invalid_request"));
         assert_eq!(read(&pairs(&[("client_assertion", "")])).err().map(|e| e.error), Some("invalid_request"));
         let mut twice = pairs(&[]);

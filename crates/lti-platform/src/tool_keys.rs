@@ -59,7 +59,12 @@ pub enum KeyError {
 
 impl ToolKeys {
     pub fn new(clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
-        Ok(Self { client: key_fetch_client(FETCH_TIMEOUT)?, clock, cache: Mutex::default(), fetching: Mutex::default() })
+        Ok(Self {
+            client: key_fetch_client(FETCH_TIMEOUT)?,
+            clock,
+            cache: Mutex::default(),
+            fetching: Mutex::default(),
+        })
     }
 
     fn cached(&self, tool: &ToolRow) -> Option<Entry> {
@@ -138,7 +143,8 @@ mod tests {
 
     #[test]
     fn unreadable_keys_are_skipped_and_others_kept() {
-        let body = br#"{"keys":[{"kty":"RSA","n":"sXch","e":"AQAB","kid":"a","alg":"RS256"},{"kty":"weird","kid":"b"}]}"#;
+        let body =
+            br#"{"keys":[{"kty":"RSA","n":"sXch","e":"AQAB","kid":"a","alg":"RS256"},{"kty":"weird","kid":"b"}]}"#;
         let keys = parse(body).unwrap_or_default();
         assert_eq!(keys.len(), 1);
         assert!(find(&keys, "a").is_some() && find(&keys, "b").is_none());

@@ -165,8 +165,10 @@ pub fn register(
 
 /// Every tool, oldest first.
 pub fn list(conn: &mut DbConnection) -> Result<Vec<ToolInfo>, LtiError> {
-    let rows: Vec<ToolRow> =
-        lti_tools::table.order((lti_tools::created_at.asc(), lti_tools::id.asc())).select(ToolRow::as_select()).load(conn)?;
+    let rows: Vec<ToolRow> = lti_tools::table
+        .order((lti_tools::created_at.asc(), lti_tools::id.asc()))
+        .select(ToolRow::as_select())
+        .load(conn)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(ToolInfo {

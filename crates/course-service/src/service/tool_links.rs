@@ -69,7 +69,10 @@ impl LinkDraft {
         Ok(Self {
             tool_id: parse_id("tool_id", tool_id)?,
             title: LinkTitle::parse(title)?,
-            assignment_id: assignment_id.filter(|a| !a.trim().is_empty()).map(|a| parse_id("assignment_id", a)).transpose()?,
+            assignment_id: assignment_id
+                .filter(|a| !a.trim().is_empty())
+                .map(|a| parse_id("assignment_id", a))
+                .transpose()?,
         })
     }
 }
@@ -137,7 +140,10 @@ mod store {
     }
 
     pub fn tools(conn: &mut DbConnection) -> QueryResult<Vec<(ToolId, String)>> {
-        lti_tools::table.order((lti_tools::name.asc(), lti_tools::id.asc())).select((lti_tools::id, lti_tools::name)).load(conn)
+        lti_tools::table
+            .order((lti_tools::name.asc(), lti_tools::id.asc()))
+            .select((lti_tools::id, lti_tools::name))
+            .load(conn)
     }
 
     /// Assignments are grading-service's; a link names one, so this service reads their ids
@@ -218,9 +224,14 @@ pub fn add(
 }
 
 /// Removes a link (a teacher of its course). Grades its tool posted stay.
-pub fn remove(conn: &mut DbConnection, link: &TeacherOf<ToolLinkRow>, now: PrimitiveDateTime) -> Result<(), CourseError> {
+pub fn remove(
+    conn: &mut DbConnection,
+    link: &TeacherOf<ToolLinkRow>,
+    now: PrimitiveDateTime,
+) -> Result<(), CourseError> {
     store::delete(conn, link.id)?;
-    let details = serde_json::json!({"tool_id": link.tool_id, "title": link.title, "assignment_id": link.assignment_id});
+    let details =
+        serde_json::json!({"tool_id": link.tool_id, "title": link.title, "assignment_id": link.assignment_id});
     let object = ObjectRef::new("tool_link", link.id);
     audit::record(conn, link.course_id, &Actor::User(link.user()), "tool_link.removed", &object, details, now)
 }
@@ -249,7 +260,9 @@ pub fn launchable(conn: &mut DbConnection, id: ToolLinkId, user: &AuthUser) -> R
         Standing::Teacher(_) => Relation::Teacher,
         Standing::Grader(_) => Relation::Grader,
         Standing::Enrolled(_) => Relation::Student,
-        Standing::Visitor(_) => return Err(CourseError::Forbidden("only staff and students of this course may open its tools")),
+        Standing::Visitor(_) => {
+            return Err(CourseError::Forbidden("only staff and students of this course may open its tools"));
+        }
     };
     Ok(Launchable { link: MemberOf::over(&standing.member()?, row)?, relation })
 }
