@@ -4,8 +4,9 @@
 //! missing packages are installed with apt; otherwise the exact command is printed and the task
 //! stops, since the suite would fail without them. PostgreSQL is started when it is installed but
 //! down, and on the default test URL a fresh server is given the `test` database and loopback trust
-//! the suite expects. The Node packages of the browser journeys and of the OpenID Connect relying
-//! party are installed with `npm ci`.
+//! the suite expects. The Node packages of the browser journeys, the OpenID Connect relying party
+//! and the LTI journey are installed with `npm ci`, and the LTI tool's Python packages (pylti1p3,
+//! Flask, pinned in `tests/lti/requirements.txt`) into a virtual environment, `tests/lti/.venv`.
 
 use anyhow::{Context, Result, bail};
 use std::ffi::OsString;
@@ -57,6 +58,19 @@ const NEEDS: &[Need] = &[
         apt: &["chromium"],
     },
     Need {
+        what: "Python 3 with venv",
+        why: "the LTI test runs a tool built on pylti1p3 (Flask) in its own virtual environment",
+        present: || {
+            command("python3")
+                .args(["-c", "import venv, ensurepip"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        },
+        apt: &["python3", "python3-venv"],
+    },
+    Need {
         what: "Node.js and npm",
         why: "the browser journeys are a Playwright script",
         present: || on_path("node") && on_path("npm"),
@@ -103,6 +117,7 @@ pub fn run(root: &Path) -> Result<TestEnv> {
         std::env::var("LECTERN_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
     postgres(&database_url, root_user)?;
     browser_packages(root)?;
+    python_packages(root)?;
     Ok(TestEnv { database_url, path: path_with_sbin() })
 }
 
@@ -235,10 +250,51 @@ fn postgres(url: &str, root_user: bool) -> Result<()> {
     Ok(())
 }
 
-/// The Node packages of the suite's scripts: the browser journeys (`tests/browser`) and the
-/// OpenID Connect relying party (`tests/oidc`, openid-client and playwright-core).
-const NODE_PACKAGES: &[(&str, &str)] =
-    &[("tests/browser", "the browser journeys"), ("tests/oidc", "the OpenID Connect relying party")];
+/// The Node packages of the suite's scripts: the browser journeys (`tests/browser`), the OpenID
+/// Connect relying party (`tests/oidc`, openid-client and playwright-core) and the LTI journey
+/// (`tests/lti`, playwright-core).
+const NODE_PACKAGES: &[(&str, &str)] = &[
+    ("tests/browser", "the browser journeys"),
+    ("tests/oidc", "the OpenID Connect relying party"),
+    ("tests/lti", "the LTI journey"),
+];
+
+/// Where the LTI tool's virtual environment lives, and the pinned packages it holds.
+pub const LTI_VENV: &str = "tests/lti/.venv";
+const LTI_REQUIREMENTS: &str = "tests/lti/requirements.txt";
+
+/// `python3 -m venv tests/lti/.venv` and `pip install -r tests/lti/requirements.txt`, when the venv
+/// is missing or older than the requirements (a stamp file records the last install).
+fn python_packages(root: &Path) -> Result<()> {
+    let venv = root.join(LTI_VENV);
+    let requirements = root.join(LTI_REQUIREMENTS);
+    let stamp = venv.join(".installed");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let python = venv.join("bin/python");
+    let fresh = python.exists()
+        && matches!((modified(&stamp), modified(&requirements)), (Some(s), Some(r)) if s >= r);
+    if !fresh {
+        if !python.exists() {
+            println!("creating the LTI tool's Python environment ({LTI_VENV})");
+            let status = command("python3").arg("-m").arg("venv").arg(&venv).status().context("python3 -m venv")?;
+            if !status.success() {
+                bail!("python3 -m venv {LTI_VENV} failed ({status})");
+            }
+        }
+        println!("installing the LTI tool's Python packages (pip install -r {LTI_REQUIREMENTS})");
+        let status = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(&requirements)
+            .status()
+            .context("running pip")?;
+        if !status.success() {
+            bail!("pip install -r {LTI_REQUIREMENTS} failed ({status})");
+        }
+        std::fs::write(&stamp, "installed from tests/lti/requirements.txt\n").context("writing the venv's stamp")?;
+    }
+    println!("ok: Python packages of tests/lti ({LTI_VENV})");
+    Ok(())
+}
 
 /// `npm ci` for each of [`NODE_PACKAGES`] whose installed packages are missing or older than its lock file.
 fn browser_packages(root: &Path) -> Result<()> {
