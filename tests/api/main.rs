@@ -21,6 +21,7 @@ mod grading;
 mod hardening;
 mod keys;
 mod lti;
+mod lti_browser;
 mod oidc;
 mod oidc_browser;
 mod openapi;
