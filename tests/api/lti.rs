@@ -444,6 +444,8 @@ async fn tools_are_registered_by_the_operator_and_placed_by_teachers(backend: Ba
     ] {
         assert_eq!(app.post_json(&path, token.map(String::as_str), &body).await.status(), status, "POST by {who}");
     }
+    let grader = app.post_json(&path, Some(&cast.grader.access_token), &body).await;
+    assert_eq!(grader.status(), 403, "POST by the grader: only teachers of the course place tools");
     let resp = app.post_json(&path, Some(&cast.teacher.access_token), &body).await;
     assert_eq!(resp.status(), 201);
     let link: Value = resp.json().await.unwrap();
@@ -451,6 +453,8 @@ async fn tools_are_registered_by_the_operator_and_placed_by_teachers(backend: Ba
     assert_eq!(link["assignment_id"], Value::Null);
     for (who, token, status) in [
         ("teacher", Some(&cast.teacher.access_token), 200),
+        ("co-teacher", Some(&cast.co_teacher.access_token), 200),
+        ("grader", Some(&cast.grader.access_token), 200),
         ("other teacher", Some(&cast.other_teacher.access_token), 403),
         ("enrolled student", Some(&cast.enrolled.access_token), 200),
         ("other student", Some(&cast.other_student.access_token), 403),
@@ -488,6 +492,7 @@ async fn tools_are_registered_by_the_operator_and_placed_by_teachers(backend: Ba
     let link_id = link["id"].as_str().unwrap();
     let one = format!("{path}/{link_id}");
     assert_eq!(app.delete(&one, Some(&cast.enrolled.access_token)).await.status(), 403);
+    assert_eq!(app.delete(&one, Some(&cast.grader.access_token)).await.status(), 403);
     assert_eq!(app.delete(&one, Some(&cast.other_teacher.access_token)).await.status(), 403);
     let elsewhere = format!("/api/courses/{}/tool-links/{link_id}", other_course["id"].as_str().unwrap());
     assert_eq!(app.delete(&elsewhere, Some(&cast.other_teacher.access_token)).await.status(), 404);
@@ -568,6 +573,12 @@ async fn a_launch_posts_an_rs256_id_token_with_the_lti_claims(backend: Backend) 
     assert_eq!(claims[claims::ROLES], json!([claims::ROLE_INSTRUCTOR, claims::INSTITUTION_INSTRUCTOR]));
     assert_eq!(claims["sub"], s.cast.teacher.id);
     assert!(claims[claims::AGS_ENDPOINT].get("lineitem").is_none());
+    // A grader launches as TeachingAssistant, without the principal Instructor role.
+    let mut grader = browser_of(app, "Emmy", TEACHER_PASSWORD).await;
+    let login = start_launch(&mut grader, &plain).await;
+    let html = authorize(&mut grader, &auth_request(&login, "nonce-g", "s")).await.text().await.unwrap();
+    let claims = verify_id_token(app, &form_post(&html).1["id_token"], &s.tool.client_id).await;
+    assert_eq!(claims[claims::ROLES], json!([claims::ROLE_TEACHING_ASSISTANT, claims::INSTITUTION_INSTRUCTOR]));
 
     // The same request as a form POST (OpenID Connect allows both) with the cookie: the same answer.
     let login = start_launch(&mut student, &s.link).await;
@@ -919,8 +930,10 @@ async fn the_roster_service_checks_token_scope_and_context(backend: Backend) {
     assert_eq!(body["context"]["id"], course);
     let members = body["members"].as_array().unwrap();
     let by_id = |id: &str| members.iter().find(|m| m["user_id"] == id).cloned().unwrap_or(Value::Null);
-    assert_eq!(members.len(), 2, "the teacher and the enrolled student: {members:?}");
+    assert_eq!(members.len(), 4, "the teachers, the grader and the enrolled student: {members:?}");
     assert_eq!(by_id(&s.cast.teacher.id)["roles"], json!([claims::ROLE_INSTRUCTOR]));
+    assert_eq!(by_id(&s.cast.co_teacher.id)["roles"], json!([claims::ROLE_INSTRUCTOR]));
+    assert_eq!(by_id(&s.cast.grader.id)["roles"], json!([claims::ROLE_TEACHING_ASSISTANT]));
     let grace = by_id(&s.cast.enrolled.id);
     assert_eq!(grace["roles"], json!([claims::ROLE_LEARNER]));
     assert_eq!(
@@ -935,7 +948,7 @@ async fn the_roster_service_checks_token_scope_and_context(backend: Backend) {
     let resp = service_get(app, &format!("{path}?limit=1"), &token).await;
     let next = resp.headers()["link"].to_str().unwrap().to_owned();
     assert_eq!(next, format!("<{}{path}?limit=1&page=2>; rel=\"next\"", app.config.public_url));
-    let last = service_get(app, &format!("{path}?limit=1&page=2"), &token).await;
+    let last = service_get(app, &format!("{path}?limit=1&page=4"), &token).await;
     assert!(last.headers().get("link").is_none());
     assert_eq!(service_get(app, &format!("{path}?rlid={}", s.link), &token).await.status(), 200);
     assert_eq!(service_get(app, &format!("{path}?rlid={}", uuid::Uuid::new_v4()), &token).await.status(), 404);

@@ -40,7 +40,10 @@ fn check_installed(dir: &Path, chromium: &str) {
     );
     let python = dir.join(".venv/bin/python");
     let imports = Command::new(&python).args(["-c", "import pylti1p3, flask"]).output();
-    assert!(imports.is_ok_and(|o| o.status.success()), "the LTI tool needs pylti1p3 and Flask in tests/lti/.venv; {install}");
+    assert!(
+        imports.is_ok_and(|o| o.status.success()),
+        "the LTI tool needs pylti1p3 and Flask in tests/lti/.venv; {install}"
+    );
     assert!(Path::new(chromium).is_file(), "the LTI journey needs Chromium at {chromium}; {install}");
 }
 
