@@ -980,6 +980,279 @@ async fn the_roster_service_checks_token_scope_and_context(backend: Backend) {
     assert_eq!(service_get(app, &path, &token).await.status(), 401);
 }
 
+async fn score_post(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    app.api
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("content-type", "application/vnd.ims.lis.v1.score+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+fn score_body(user: &str, given: f64, at: time::OffsetDateTime) -> Value {
+    json!({"userId": user, "scoreGiven": given, "scoreMaximum": 10, "comment": "From the quiz",
+           "timestamp": at.format(&time::format_description::well_known::Rfc3339).unwrap(),
+           "activityProgress": "Completed", "gradingProgress": "FullyGraded"})
+}
+
+async fn json_at(app: &TestApp, path: &str, actor: &Actor) -> Value {
+    let resp = app.get(path, Some(&actor.access_token)).await;
+    assert_eq!(resp.status(), 200, "GET {path}");
+    resp.json().await.unwrap()
+}
+
+async fn line_items_are_the_assignments_of_the_tools_links(backend: Backend) {
+    let s = Setting::new(backend).await;
+    let app = s.app();
+    let course = s.cast.course_id();
+    let public = &app.config.public_url;
+    let token = service_token(app, &s.tool, claims::SCOPE_LINEITEM_READONLY).await;
+    let items_path = format!("/api/lti/courses/{course}/lineitems");
+    let resp = service_get(app, &items_path, &token).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/vnd.ims.lis.v2.lineitemcontainer+json");
+    let items: Value = resp.json().await.unwrap();
+    let item_url = format!("{public}{items_path}/{}", s.assignment);
+    assert_eq!(items.as_array().unwrap().len(), 1, "{items}");
+    assert_eq!(items[0]["id"], item_url);
+    assert_eq!(items[0]["label"], "Quiz 1");
+    assert_eq!(items[0]["scoreMaximum"], 10);
+    assert_eq!(items[0]["resourceLinkId"], s.link);
+    assert_eq!(items[0]["resourceId"], s.assignment);
+    assert_eq!(items[0]["gradesReleased"], false);
+    let resp = service_get(app, &format!("{items_path}/{}", s.assignment), &token).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/vnd.ims.lis.v2.lineitem+json");
+    assert_eq!(resp.json::<Value>().await.unwrap(), items[0]);
+    let filtered: Value = service_get(app, &format!("{items_path}?resource_link_id={}", uuid::Uuid::new_v4()), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(filtered, json!([]));
+
+    // Foreign line items: an assignment of the course no link of this tool names; another tool's;
+    // one of another course, under this course's path or its own.
+    let untied = new_assignment(app, &s.cast.teacher, course, "Essay").await;
+    assert_eq!(service_get(app, &format!("{items_path}/{untied}"), &token).await.status(), 404);
+    let other = register(app, new_tool("Other Tool", &s.jwks.url)).await;
+    let theirs = new_assignment(app, &s.cast.teacher, course, "Their quiz").await;
+    add_link(app, &s.cast.teacher, course, &other.id, "Theirs", Some(&theirs)).await;
+    assert_eq!(service_get(app, &format!("{items_path}/{theirs}"), &token).await.status(), 404);
+    let elsewhere = app.create_course(&s.cast.other_teacher, "Elsewhere", true).await;
+    let elsewhere_id = elsewhere["id"].as_str().unwrap();
+    let foreign = new_assignment(app, &s.cast.other_teacher, elsewhere_id, "Foreign").await;
+    add_link(app, &s.cast.other_teacher, elsewhere_id, &s.tool.id, "Same tool there", Some(&foreign)).await;
+    assert_eq!(
+        service_get(app, &format!("{items_path}/{foreign}"), &token).await.status(),
+        404,
+        "another course's, under this course"
+    );
+    let listed: Value = service_get(app, &items_path, &token).await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "never another tool's or another course's: {listed}");
+    // Scores to a foreign line item are refused the same way, and change nothing.
+    let scorer = service_token(app, &s.tool, claims::SCOPE_SCORE).await;
+    let body = score_body(&s.cast.enrolled.id, 5.0, app.clock.now());
+    for id in [&untied, &theirs, &foreign] {
+        assert_eq!(score_post(app, &format!("{items_path}/{id}/scores"), &scorer, &body).await.status(), 404);
+    }
+    let book = json_at(app, &format!("/api/grading/courses/{course}/gradebook"), &s.cast.teacher).await;
+    assert!(
+        book["rows"].as_array().unwrap().iter().all(|r| r["scores"].as_array().unwrap().iter().all(Value::is_null)),
+        "{book}"
+    );
+    // No lineitem.readonly: 403; tools cannot create or delete line items.
+    assert_eq!(service_get(app, &items_path, &scorer).await.status(), 403);
+    let create = app
+        .api
+        .post(app.url(&items_path))
+        .bearer_auth(&token)
+        .header("content-type", "application/vnd.ims.lis.v2.lineitem+json")
+        .body(r#"{"label":"New","scoreMaximum":5}"#)
+        .send()
+        .await
+        .unwrap();
+    assert!(create.status() == 404 || create.status() == 405, "{}", create.status());
+    let delete =
+        app.api.delete(app.url(&format!("{items_path}/{}", s.assignment))).bearer_auth(&token).send().await.unwrap();
+    assert!(delete.status() == 404 || delete.status() == 405, "{}", delete.status());
+}
+
+async fn a_tools_score_is_a_grade_with_its_audit_entry_and_the_release_rule(backend: Backend) {
+    let s = Setting::new(backend).await;
+    let app = s.app();
+    let course = s.cast.course_id();
+    let scores = format!("/api/lti/courses/{course}/lineitems/{}/scores", s.assignment);
+    let token =
+        service_token(app, &s.tool, &format!("{} {}", claims::SCOPE_SCORE, claims::SCOPE_RESULT_READONLY)).await;
+    let grace = &s.cast.enrolled;
+    let t0 = app.clock.now();
+
+    let resp = score_post(app, &scores, &token, &score_body(&grace.id, 8.0, t0)).await;
+    assert_eq!(resp.status(), 204, "{}", resp.text().await.unwrap());
+
+    // The teacher sees it: the gradebook, the submission made for the student, the grade's history.
+    let book = json_at(app, &format!("/api/grading/courses/{course}/gradebook"), &s.cast.teacher).await;
+    let row =
+        book["rows"].as_array().unwrap().iter().find(|r| r["student"]["id"] == grace.id.as_str()).unwrap().clone();
+    assert_eq!(row["scores"][0], 8, "{book}");
+    let subs = json_at(app, &format!("/api/grading/assignments/{}/submissions", s.assignment), &s.cast.teacher).await;
+    let sub = &subs["items"][0];
+    assert_eq!(sub["attempt"], 1);
+    assert_eq!(sub["grade"]["score"], 8);
+    assert_eq!(sub["grade"]["feedback"], "From the quiz");
+    assert_eq!(sub["grade"]["graded_by"]["id"], s.cast.teacher.id, "in the name of the teacher who placed the link");
+    let detail =
+        json_at(app, &format!("/api/grading/submissions/{}", sub["id"].as_str().unwrap()), &s.cast.teacher).await;
+    assert!(detail["body"].as_str().unwrap().contains("Quiz Tool"), "{detail}");
+    // The audit trail names the tool.
+    let audit = json_at(app, &format!("/api/courses/{course}/audit"), &s.cast.teacher).await;
+    let entry = audit["items"].as_array().unwrap().iter().find(|e| e["action"] == "grade.recorded").unwrap().clone();
+    assert_eq!(entry["actor"], json!({"id": s.tool.id, "display_name": "Quiz Tool"}));
+    assert_eq!(entry["object"]["id"], sub["id"]);
+    assert_eq!(entry["details"]["score"], 8);
+
+    // The student sees nothing before release.
+    let mine = json_at(app, &format!("/api/grading/assignments/{}/submissions", s.assignment), grace).await;
+    assert_eq!(mine["items"][0]["grade"], Value::Null);
+    let my_grades = json_at(app, "/api/grading/me/grades", grace).await;
+    assert_eq!(my_grades["total"], 0);
+
+    // Results read back what the gradebook holds.
+    let results_path = format!("/api/lti/courses/{course}/lineitems/{}/results", s.assignment);
+    let resp = service_get(app, &results_path, &token).await;
+    assert_eq!(resp.headers()["content-type"], "application/vnd.ims.lis.v2.resultcontainer+json");
+    let results: Value = resp.json().await.unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 1);
+    assert_eq!(results[0]["userId"], grace.id);
+    assert_eq!(results[0]["resultScore"], 8);
+    assert_eq!(results[0]["resultMaximum"], 10);
+    assert_eq!(results[0]["comment"], "From the quiz");
+    assert!(results[0]["scoreOf"].as_str().unwrap().ends_with(&format!("/lineitems/{}", s.assignment)));
+    let none: Value = service_get(app, &format!("{results_path}?user_id={}", s.cast.other_student.id), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none, json!([]));
+
+    // A later score regrades (the history keeps both); an older one is refused; progress alone changes nothing.
+    let later = t0 + time::Duration::seconds(30);
+    assert_eq!(score_post(app, &scores, &token, &score_body(&grace.id, 9.5, later)).await.status(), 204);
+    let resp = score_post(app, &scores, &token, &score_body(&grace.id, 2.0, t0)).await;
+    assert_eq!(resp.status(), 409);
+    let mut progress = score_body(&grace.id, 0.0, later + time::Duration::seconds(1));
+    progress["gradingProgress"] = json!("Pending");
+    progress.as_object_mut().unwrap().remove("scoreGiven");
+    assert_eq!(score_post(app, &scores, &token, &progress).await.status(), 204);
+    let history =
+        json_at(app, &format!("/api/grading/submissions/{}/grades", sub["id"].as_str().unwrap()), &s.cast.teacher)
+            .await;
+    let given: Vec<Value> = history["items"].as_array().unwrap().iter().map(|h| h["score"].clone()).collect();
+    assert_eq!(given, [json!(9.5), json!(8)], "newest first");
+
+    // Refusals, each naming its field, and none changes the grade.
+    let later = later + time::Duration::seconds(2);
+    let mut bad = vec![
+        (score_body(&s.cast.other_student.id, 5.0, later), "userId"),
+        (score_body(&s.cast.teacher.id, 5.0, later), "userId"),
+        (score_body(&uuid::Uuid::new_v4().to_string(), 5.0, later), "userId"),
+        (score_body(&grace.id, 11.0, later), "scoreGiven"),
+    ];
+    let mut no_stamp = score_body(&grace.id, 5.0, later);
+    no_stamp.as_object_mut().unwrap().remove("timestamp");
+    bad.push((no_stamp, "timestamp"));
+    for (body, field) in bad {
+        let resp = score_post(app, &scores, &token, &body).await;
+        assert_eq!(resp.status(), 422, "{body}");
+        assert_eq!(TestApp::problem(resp).await["errors"][0]["field"], field, "{body}");
+    }
+    let wrong_type = app
+        .api
+        .post(app.url(&scores))
+        .bearer_auth(&token)
+        .json(&score_body(&grace.id, 5.0, later))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_type.status(), 415);
+    let huge = app
+        .api
+        .post(app.url(&scores))
+        .bearer_auth(&token)
+        .header("content-type", "application/vnd.ims.lis.v1.score+json")
+        .body(format!(r#"{{"comment":"{}"}}"#, "x".repeat(70_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), 413);
+    let malformed = app
+        .api
+        .post(app.url(&scores))
+        .bearer_auth(&token)
+        .header("content-type", "application/vnd.ims.lis.v1.score+json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), 422);
+    // Without the score scope: 403, before anything about the body.
+    let reader = service_token(app, &s.tool, claims::SCOPE_RESULT_READONLY).await;
+    let resp = score_post(app, &scores, &reader, &json!({})).await;
+    assert_eq!(resp.status(), 403);
+    assert!(resp.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+    assert_eq!(score_post(app, &scores, "not-a-token", &score_body(&grace.id, 5.0, later)).await.status(), 401);
+    let book = json_at(app, &format!("/api/grading/courses/{course}/gradebook"), &s.cast.teacher).await;
+    let row =
+        book["rows"].as_array().unwrap().iter().find(|r| r["student"]["id"] == grace.id.as_str()).unwrap().clone();
+    assert_eq!(row["scores"][0], 9.5, "refusals changed nothing");
+
+    // Released: the student sees the tool's grade.
+    let release = app
+        .post_json(
+            &format!("/api/grading/assignments/{}/release", s.assignment),
+            Some(&s.cast.teacher.access_token),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(release.status(), 200);
+    let my_grades = json_at(app, "/api/grading/me/grades", grace).await;
+    assert_eq!(my_grades["items"][0]["score"], 9.5);
+    assert_eq!(my_grades["items"][0]["assignment"]["title"], "Quiz 1");
+}
+
+async fn scores_sent_at_once_make_one_attempt(backend: Backend) {
+    let s = Setting::new(backend).await;
+    let app = s.app();
+    let scores = format!("/api/lti/courses/{}/lineitems/{}/scores", s.cast.course_id(), s.assignment);
+    let token = service_token(app, &s.tool, claims::SCOPE_SCORE).await;
+    let t0 = app.clock.now();
+    let statuses = futures_util::future::join_all((0..20).map(|i| {
+        let body = score_body(&s.cast.enrolled.id, f64::from(i % 10), t0 + time::Duration::seconds(i64::from(i)));
+        let (scores, token) = (scores.clone(), token.clone());
+        async move { score_post(app, &scores, &token, &body).await.status().as_u16() }
+    }))
+    .await;
+    assert!(statuses.iter().all(|s| *s == 204 || *s == 409), "{statuses:?}");
+    assert!(statuses.contains(&204));
+    let subs = json_at(app, &format!("/api/grading/assignments/{}/submissions", s.assignment), &s.cast.teacher).await;
+    assert_eq!(subs["total"], 1, "one student, one attempt made for them: {subs}");
+    assert_eq!(subs["items"][0]["attempt"], 1);
+    let history = json_at(
+        app,
+        &format!("/api/grading/submissions/{}/grades", subs["items"][0]["id"].as_str().unwrap()),
+        &s.cast.teacher,
+    )
+    .await;
+    assert_eq!(
+        history["total"].as_u64(),
+        Some(statuses.iter().filter(|s| **s == 204).count() as u64),
+        "a grade per score taken"
+    );
+}
+
 crate::on_both_backends!(
     tools_are_registered_by_the_operator_and_placed_by_teachers,
     a_launch_posts_an_rs256_id_token_with_the_lti_claims,
@@ -989,4 +1262,7 @@ crate::on_both_backends!(
     client_assertions_are_checked_rule_by_rule,
     a_client_assertion_is_spent_once_even_at_once,
     the_roster_service_checks_token_scope_and_context,
+    line_items_are_the_assignments_of_the_tools_links,
+    a_tools_score_is_a_grade_with_its_audit_entry_and_the_release_rule,
+    scores_sent_at_once_make_one_attempt,
 );

@@ -14,11 +14,12 @@ use crate::error::CourseError;
 use crate::service::CourseState;
 use crate::service::materials::MaterialAt;
 use crate::service::staff::StaffChange;
+use crate::service::tool_links::LinkDraft;
 use crate::views::{CourseItem, CourseView, EnrollmentView, MaterialItem, MaterialView, StaffMember, StaffRequest};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use lectern_common::extract::{SecureForm, urlencode};
-use lectern_common::ids::{CourseId, MaterialId, UserId};
+use lectern_common::ids::{CourseId, MaterialId, ToolLinkId, UserId};
 use lectern_common::page::{render, see_other};
 use lectern_common::pagination::{PageParams, Pagination};
 use lectern_common::problem::PageError;
@@ -58,6 +59,8 @@ struct CoursePage {
     materials: Vec<MaterialItem>,
     students: Vec<EnrollmentView>,
     student_total: i64,
+    tool_links: Vec<crate::service::tool_links::LinkOnPage>,
+    link_choices: crate::service::tool_links::LinkChoices,
 }
 
 #[derive(Template)]
@@ -90,6 +93,8 @@ fn flash(done: Option<&str>) -> Option<String> {
         "student-removed" => "Student removed from the course. Their work and grades are kept.",
         "material-added" => "Material added.",
         "material-deleted" => "Material deleted.",
+        "tool-added" => "Tool added: staff and students open it from this page.",
+        "tool-removed" => "Tool removed from this course. Grades it sent are kept.",
         "staff-added" => "Staff updated: they now see this course in their catalog.",
         "staff-removed" => "Removed from the staff.",
         _ => return None,
@@ -190,7 +195,41 @@ async fn course_page(
         materials: view.materials,
         students: view.students,
         student_total: view.student_total,
+        tool_links: view.tool_links,
+        link_choices: view.link_choices,
     })
+}
+
+#[derive(Deserialize)]
+pub struct ToolLinkForm {
+    #[serde(default)]
+    pub tool_id: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub assignment_id: String,
+}
+
+async fn add_tool_link(
+    state: web::Data<CourseState>,
+    id: web::Path<CourseId>,
+    form: SecureForm<ToolLinkForm, Teacher>,
+) -> Result<HttpResponse, PageError> {
+    let id = id.into_inner();
+    let SecureForm { user, form } = form;
+    let draft = LinkDraft::parse(&form.tool_id, &form.title, Some(&form.assignment_id));
+    state.add_tool_link(&user, id, draft).await?;
+    Ok(see_other(format!("/courses/{id}?done=tool-added#tools")))
+}
+
+async fn remove_tool_link(
+    state: web::Data<CourseState>,
+    path: web::Path<(CourseId, ToolLinkId)>,
+    form: SecureForm<NoFields, Teacher>,
+) -> Result<HttpResponse, PageError> {
+    let (course, link) = path.into_inner();
+    state.remove_tool_link(&form.user, course, link).await?;
+    Ok(see_other(format!("/courses/{course}?done=tool-removed#tools")))
 }
 
 async fn edit_course(
@@ -419,6 +458,8 @@ pub fn scope(state: web::Data<CourseState>, identity: web::Data<Identity>) -> ac
         .route("/{id}/leave", web::post().to(leave))
         .route("/{id}/students", web::post().to(enroll))
         .route("/{id}/students/{student_id}/remove", web::post().to(remove_student))
+        .route("/{id}/tool-links", web::post().to(add_tool_link))
+        .route("/{id}/tool-links/{link_id}/remove", web::post().to(remove_tool_link))
         .route("/{id}/staff", web::post().to(add_staff))
         .route("/{id}/staff/{user_id}/remove", web::post().to(remove_staff))
         .route("/{id}/audit", web::get().to(audit_page))

@@ -146,6 +146,10 @@ pub struct CoursePageView {
     /// For its teachers: the first 100 students, and how many there are.
     pub students: Vec<EnrollmentView>,
     pub student_total: i64,
+    /// For its staff and enrolled students: the LTI tools placed in it.
+    pub tool_links: Vec<crate::service::tool_links::LinkOnPage>,
+    /// For its teachers: what the add form offers.
+    pub link_choices: crate::service::tool_links::LinkChoices,
 }
 
 /// A material page's whole view model, read in one hand-off.

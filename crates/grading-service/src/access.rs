@@ -170,3 +170,50 @@ pub fn assignment_for(
     let course = standing.course().clone();
     Ok((Assignment { row, course }, standing))
 }
+
+/// The submission a tool's score grades (`service::tool_scores`): the student's latest attempt at
+/// a line item of the tool, made now if they have none (recorded as handed in through the tool).
+/// The grade names the teacher who placed the tool's link as its grader; the audit entry names
+/// the tool. Made only for a [`ToolIn`] line item, which course-service found for the tool's own
+/// link in this course; the caller has checked that the student is enrolled.
+pub fn graded_by_tool(
+    conn: &mut DbConnection,
+    item: &course_service::access::ToolIn<crate::service::tool_scores::LineItem>,
+    student: UserId,
+    tool_name: &str,
+    now: time::PrimitiveDateTime,
+) -> Result<GraderOf<Submission>, GradingError> {
+    let assignment = &item.assignment;
+    let latest: Option<SubmissionRow> = submissions::table
+        .filter(submissions::assignment_id.eq(assignment.id))
+        .filter(submissions::student_id.eq(student))
+        .order(submissions::attempt.desc())
+        .select(SubmissionRow::as_select())
+        .first(conn)
+        .optional()?;
+    let row = match latest {
+        Some(row) => row,
+        None => {
+            let body = format!("Handed in through the tool \u{201c}{tool_name}\u{201d}.");
+            let due = store::extension_of(conn, assignment.id, student)?.unwrap_or(assignment.due_at);
+            let row = SubmissionRow {
+                id: lectern_common::ids::SubmissionId::new(),
+                assignment_id: assignment.id,
+                student_id: student,
+                attempt: 1,
+                body_sha256: crate::domain::sha256_hex(body.as_bytes()),
+                body,
+                submitted_at: now,
+                late: now > due,
+            };
+            store::insert_submission(conn, &row)?;
+            row
+        }
+    };
+    let placed_by = item.link.created_by;
+    let name = store::names_of(conn, &[placed_by])?.remove(&placed_by).unwrap_or_default();
+    Ok(GraderOf {
+        holder: PersonRef { id: placed_by, display_name: name },
+        object: Submission { row, assignment: assignment.clone() },
+    })
+}

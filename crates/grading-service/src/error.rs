@@ -25,6 +25,9 @@ pub enum GradingError {
     /// 409: the assignment no longer takes submissions (its late policy's cut-off has passed).
     #[error("this assignment is closed: submissions were accepted until {0}")]
     Closed(String),
+    /// 409: a tool's score older than the last one it sent for this line item and student.
+    #[error("{0}")]
+    Stale(String),
     /// 413: a multipart body over one of its limits (docs/api.md, files).
     #[error("{0}")]
     TooLarge(String),
@@ -87,7 +90,9 @@ impl IntoProblem for GradingError {
             Self::Forbidden(why) => Problem::forbidden(*why),
             Self::Invalid { field, message } => Problem::invalid(*field, message.clone()),
             Self::Query(problem) => problem.clone(),
-            Self::AttemptsUsedUp(_) | Self::Closed(_) => Problem::new(StatusCode::CONFLICT, self.to_string()),
+            Self::AttemptsUsedUp(_) | Self::Closed(_) | Self::Stale(_) => {
+                Problem::new(StatusCode::CONFLICT, self.to_string())
+            }
             Self::TooLarge(_) => Problem::new(StatusCode::PAYLOAD_TOO_LARGE, self.to_string()),
             Self::BadRequest(_) => Problem::new(StatusCode::BAD_REQUEST, self.to_string()),
             Self::Busy => {
@@ -110,8 +115,9 @@ mod tests {
 
     #[test]
     fn each_variant_has_its_status() {
-        let cases: [(GradingError, u16); 14] = [
+        let cases: [(GradingError, u16); 15] = [
             (GradingError::Closed("2026-12-03T17:00:00Z".into()), 409),
+            (GradingError::Stale("later on record".into()), 409),
             (GradingError::TooLarge("big".into()), 413),
             (GradingError::BadRequest("broken".into()), 400),
             (GradingError::Busy, 503),

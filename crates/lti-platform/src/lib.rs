@@ -14,8 +14,10 @@
 //!   `lti_message_hint`; `claims.rs`: the LTI claims and roles;
 //! - `token.rs`: the client-credentials token endpoint with JWT client assertions, checked
 //!   against the tool's JWKS (`tool_keys.rs`);
-//! - `services.rs`: the bearer tokens and scopes every service checks; `nrps.rs`: the roster.
+//! - `services.rs`: the bearer tokens and scopes every service checks; `ags.rs`: line items,
+//!   scores and results (grading decides what a score does); `nrps.rs`: the roster.
 
+pub mod ags;
 pub mod authorize;
 pub mod claims;
 pub mod endpoints;
@@ -77,7 +79,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<LtiState>, ident
             .app_data(identity)
             .configure(web_config::standard)
             .route("/token", web::post().to(token::token))
-            .route("/courses/{course_id}/memberships", web::get().to(nrps::memberships)),
+            .route("/courses/{course_id}/memberships", web::get().to(nrps::memberships))
+            .route("/courses/{course_id}/lineitems", web::get().to(ags::line_items))
+            .route("/courses/{course_id}/lineitems/{assignment_id}", web::get().to(ags::line_item))
+            .route("/courses/{course_id}/lineitems/{assignment_id}/scores", web::post().to(ags::score))
+            .route("/courses/{course_id}/lineitems/{assignment_id}/results", web::get().to(ags::results)),
     );
 }
 
@@ -85,8 +91,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<LtiState>, ident
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(title = "Lectern LTI platform", description = "LTI 1.3: the token endpoint and the tools' services (docs/lti.md)."),
-    paths(token::token, nrps::memberships),
-    components(schemas(token::TokenReply, token::TokenForm, auth_core::oidc::api::OAuthErrorDocument)),
+    paths(token::token, nrps::memberships, ags::line_items, ags::line_item, ags::score, ags::results),
+    components(schemas(token::TokenReply, token::TokenForm, ags::ScoreBody, auth_core::oidc::api::OAuthErrorDocument)),
     modifiers(&ToolBearer),
     tags((name = "lti", description = "LTI 1.3 Advantage: token endpoint, grades (AGS 2.0) and roster (NRPS 2.0)"))
 )]

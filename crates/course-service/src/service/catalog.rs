@@ -1,8 +1,8 @@
 //! Courses and the catalog: browsing, creating, reading and editing a course, and the course
 //! page's whole view model.
 
-use super::{CourseState, Parsed, enrollments, materials, staff};
-use crate::access::{self, Course, Standing, TeacherOf};
+use super::{CourseState, Parsed, enrollments, materials, staff, tool_links};
+use crate::access::{self, Course, MemberOf, Standing, TeacherOf};
 use crate::audit::{self, Actor, ObjectRef};
 use crate::catalog_cache::{PageKey, SharedPage};
 use crate::domain::{CourseDraft, CourseEdit, EnrollmentCode, SearchText};
@@ -188,20 +188,23 @@ impl CourseState {
                     let (is_teacher, is_enrolled) = (standing.is_teacher(), standing.is_enrolled());
                     let is_grader = matches!(standing, Standing::Grader(_));
                     let none = || Paginated::new(Vec::new(), first, 0);
-                    let (materials, students, staff_members) = match standing {
+                    let mut link_choices = tool_links::LinkChoices::default();
+                    let member = |conn: &mut DbConnection, m: &MemberOf<Course>| -> Result<_, CourseError> {
+                        Ok((materials::list(conn, m, first)?.items, tool_links::for_page(conn, m)?))
+                    };
+                    let ((materials, tool_links), students, staff_members) = match standing {
                         Standing::Teacher(teacher) => {
                             let students = enrollments::list(conn, &teacher, first)?;
                             let staff_members = staff::list(conn, &teacher.clone().into())?;
-                            (materials::list(conn, &teacher.into(), first)?.items, students, staff_members)
+                            link_choices = tool_links::choices(conn, &teacher)?;
+                            (member(conn, &teacher.into())?, students, staff_members)
                         }
                         Standing::Grader(grader) => {
                             let staff_members = staff::list(conn, &grader)?;
-                            (materials::list(conn, &grader.into(), first)?.items, none(), staff_members)
+                            (member(conn, &grader.into())?, none(), staff_members)
                         }
-                        Standing::Enrolled(enrolled) => {
-                            (materials::list(conn, &enrolled.into(), first)?.items, none(), Vec::new())
-                        }
-                        Standing::Visitor(_) => (Vec::new(), none(), Vec::new()),
+                        Standing::Enrolled(enrolled) => (member(conn, &enrolled.into())?, none(), Vec::new()),
+                        Standing::Visitor(_) => ((Vec::new(), Vec::new()), none(), Vec::new()),
                     };
                     Ok(CoursePageView {
                         course,
@@ -212,6 +215,8 @@ impl CourseState {
                         materials,
                         student_total: students.total,
                         students: students.items,
+                        tool_links,
+                        link_choices,
                     })
                 },
             )

@@ -236,6 +236,28 @@ pub fn remove(
     audit::record(conn, link.course_id, &Actor::User(link.user()), "tool_link.removed", &object, details, now)
 }
 
+/// A link as the course page shows it: with its assignment's title.
+#[derive(Clone, Debug)]
+pub struct LinkOnPage {
+    pub link: ToolLinkView,
+    pub assignment_title: Option<String>,
+}
+
+/// The course's links for its page (its members), oldest first.
+pub fn for_page(conn: &mut DbConnection, course: &MemberOf<Course>) -> Result<Vec<LinkOnPage>, CourseError> {
+    let rows: Vec<(ToolLinkRow, String, Option<String>)> = lti_tool_links::table
+        .inner_join(lti_tools::table)
+        .left_join(assignments::table.on(lti_tool_links::assignment_id.eq(assignments::id.nullable())))
+        .filter(lti_tool_links::course_id.eq(course.id))
+        .order((lti_tool_links::created_at.asc(), lti_tool_links::id.asc()))
+        .select((ToolLinkRow::as_select(), lti_tools::name, assignments::title.nullable()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, name, assignment_title)| LinkOnPage { link: view(row, name), assignment_title })
+        .collect())
+}
+
 /// What the add form offers a teacher of the course.
 #[derive(Clone, Debug, Default)]
 pub struct LinkChoices {

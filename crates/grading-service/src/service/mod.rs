@@ -13,6 +13,7 @@ pub mod assignments;
 pub mod extensions;
 pub mod grades;
 pub mod submissions;
+pub mod tool_scores;
 
 use crate::domain::Points;
 use crate::error::GradingError;
