@@ -122,6 +122,9 @@ async fn a_pylti1p3_tool_launches_scores_and_reads_the_roster_in_chromium() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let registered: Value = serde_json::from_slice(&out.stdout).unwrap();
     let text = |k: &str| registered[k].as_str().unwrap().to_owned();
+    let artifacts = repo.join("artifacts/screenshots");
+    std::fs::create_dir_all(&artifacts).expect("create artifacts/screenshots");
+    let log_path = repo.join("artifacts/lti-tool.log");
     let tool = ToolProcess(
         Command::new(dir.join(".venv/bin/python"))
             .arg("tool.py")
@@ -135,7 +138,8 @@ async fn a_pylti1p3_tool_launches_scores_and_reads_the_roster_in_chromium() {
             .env("LTI_JWKS_URL", text("jwks_uri"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            // Flask logs every request on stderr: kept beside the screenshots, not in the test output.
+            .stderr(std::fs::File::create(&log_path).expect("create the tool's log"))
             .spawn()
             .expect("start tests/lti/tool.py"),
     );
@@ -150,7 +154,6 @@ async fn a_pylti1p3_tool_launches_scores_and_reads_the_roster_in_chromium() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let artifacts = repo.join("artifacts/screenshots");
     let mut node = Command::new("node");
     node.arg("journey.mjs")
         .current_dir(&dir)
@@ -175,7 +178,11 @@ async fn a_pylti1p3_tool_launches_scores_and_reads_the_roster_in_chromium() {
     println!("LTI journey: node ran {:.1} s", started.elapsed().as_secs_f64());
     match status {
         Some(s) if s.success() => {}
-        Some(s) => panic!("the LTI journey failed ({s}); screenshots in {}:\n{output}", artifacts.display()),
+        Some(s) => panic!(
+            "the LTI journey failed ({s}); screenshots in {}, the tool's log in {}:\n{output}",
+            artifacts.display(),
+            log_path.display()
+        ),
         None => panic!("the LTI journey did not finish within {TIMEOUT:?}:\n{output}"),
     }
     assert_eq!(output.lines().filter(|l| l.starts_with("ok ")).count(), 5, "every journey ran:\n{output}");
