@@ -271,8 +271,7 @@ fn python_packages(root: &Path) -> Result<()> {
     let stamp = venv.join(".installed");
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let python = venv.join("bin/python");
-    let fresh = python.exists()
-        && matches!((modified(&stamp), modified(&requirements)), (Some(s), Some(r)) if s >= r);
+    let fresh = python.exists() && matches!((modified(&stamp), modified(&requirements)), (Some(s), Some(r)) if s >= r);
     if !fresh {
         if !python.exists() {
             println!("creating the LTI tool's Python environment ({LTI_VENV})");
