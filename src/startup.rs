@@ -147,8 +147,12 @@ pub async fn prepare(config: &Config, clock: Arc<dyn Clock>, which: ServiceSet) 
 /// the methods each of its paths answers.
 fn openapi_json(which: ServiceSet) -> anyhow::Result<(OpenApiJson, openapi::AllowedMethods)> {
     let docs = [
-        which.has_auth().then(auth_core::openapi),
-        which.has_auth().then(lti_platform::openapi),
+        // The LTI platform is served by auth-core's process: one document for both.
+        which.has_auth().then(|| {
+            let mut doc = auth_core::openapi();
+            doc.merge(lti_platform::openapi());
+            doc
+        }),
         which.has_courses().then(course_service::openapi),
         which.has_grading().then(grading_service::openapi),
     ];

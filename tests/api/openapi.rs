@@ -34,6 +34,18 @@ const AUTH: &[(&str, &str, bool)] = &[
     ("post", OIDC_USERINFO, false),
 ];
 
+/// The LTI platform, served by auth-core's process (docs/api.md, LTI 1.3): the token endpoint answers
+/// RFC 6749 errors, the services take the platform's own opaque tokens (see `check_document`).
+const LTI: &[(&str, &str, bool)] = &[
+    ("post", LTI_TOKEN, false),
+    ("get", "/api/lti/courses/{course_id}/memberships", false),
+    ("get", "/api/lti/courses/{course_id}/lineitems", false),
+    ("get", "/api/lti/courses/{course_id}/lineitems/{assignment_id}", false),
+    ("post", "/api/lti/courses/{course_id}/lineitems/{assignment_id}/scores", false),
+    ("get", "/api/lti/courses/{course_id}/lineitems/{assignment_id}/results", false),
+];
+
+const LTI_TOKEN: &str = "/api/lti/token";
 const OIDC_TOKEN: &str = "/api/auth/oauth/token";
 const OIDC_USERINFO: &str = "/api/auth/oauth/userinfo";
 
@@ -54,6 +66,9 @@ const COURSES: &[(&str, &str, bool)] = &[
     ("post", "/api/courses/{id}/staff", true),
     ("delete", "/api/courses/{id}/staff/{user_id}", true),
     ("get", "/api/courses/{id}/audit", true),
+    ("get", "/api/courses/{id}/tool-links", true),
+    ("post", "/api/courses/{id}/tool-links", true),
+    ("delete", "/api/courses/{id}/tool-links/{link_id}", true),
 ];
 
 const GRADING: &[(&str, &str, bool)] = &[
@@ -144,7 +159,7 @@ fn check_document(doc: &Value, lists: &[&[(&str, &str, bool)]]) {
                 assert!(reply["content"].as_object().is_some_and(|c| !c.is_empty()), "{what} {status}: no body schema");
             }
             // The token endpoint's own answers; a method it does not answer gets the shared 405.
-            if status.starts_with('4') && *path == OIDC_TOKEN && status != "405" {
+            if status.starts_with('4') && (*path == OIDC_TOKEN || *path == LTI_TOKEN) && status != "405" {
                 let schema = &reply["content"]["application/json"]["schema"];
                 assert_eq!(schema["$ref"], "#/components/schemas/OAuthError", "{what} {status}: not an RFC 6749 error");
             } else if status.starts_with('4') {
@@ -155,6 +170,9 @@ fn check_document(doc: &Value, lists: &[&[(&str, &str, bool)]]) {
         let security = op.get("security").cloned().unwrap_or(Value::Null);
         if *path == OIDC_USERINFO {
             assert_eq!(security, serde_json::json!([{"oidc_access_token": []}]), "{what}: the provider's own token");
+            assert!(responses.contains_key("401"), "{what}: a bearer endpoint answers 401");
+        } else if path.starts_with("/api/lti/courses/") {
+            assert_eq!(security, serde_json::json!([{"lti_access_token": []}]), "{what}: the LTI platform's own token");
             assert!(responses.contains_key("401"), "{what}: a bearer endpoint answers 401");
         } else if *bearer {
             assert_eq!(security, serde_json::json!([{"bearer": []}]), "{what} needs a bearer token");
@@ -211,7 +229,7 @@ async fn the_all_in_one_document_describes_every_json_endpoint(backend: Backend)
     let app = spawn_app(backend).await;
     let doc = fetch(&app.address).await;
     assert_eq!(doc["info"]["title"], "Lectern");
-    check_document(&doc, &[AUTH, COURSES, GRADING]);
+    check_document(&doc, &[AUTH, LTI, COURSES, GRADING]);
     let ids = ["SessionId", "UserId", "CourseId", "MaterialId", "AssignmentId", "SubmissionId", "GradeId"];
     for id in ids {
         assert!(doc["components"]["schemas"].get(id).is_some(), "{id} is documented");
@@ -331,7 +349,7 @@ async fn replies_carry_the_members_their_schemas_name(backend: Backend) {
 async fn each_split_process_serves_its_own_document(backend: Backend) {
     let app = spawn_app(backend).await;
     for (which, title, lists) in [
-        (ServiceSet::Auth, "Lectern auth-core", AUTH),
+        (ServiceSet::Auth, "Lectern auth-core", &[AUTH, LTI].concat()[..]),
         (ServiceSet::Courses, "Lectern course-service", COURSES),
         (ServiceSet::Grading, "Lectern grading-service", GRADING),
     ] {
@@ -356,6 +374,7 @@ fn each_service_documents_only_its_own_prefixes() {
         (auth_core::openapi(), &["/api/auth/", "/.well-known/"][..], AUTH.len(), "Lectern auth-core"),
         (course_service::openapi(), &["/api/courses", "/api/materials/"][..], COURSES.len(), "Lectern course-service"),
         (grading_service::openapi(), &["/api/grading/"][..], GRADING.len(), "Lectern grading-service"),
+        (lti_platform::openapi(), &["/api/lti/"][..], LTI.len(), "Lectern LTI platform"),
     ] {
         assert_eq!(doc.info.title, title);
         let doc = serde_json::to_value(&doc).unwrap();

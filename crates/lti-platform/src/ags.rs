@@ -107,7 +107,7 @@ pub struct LineItemsQuery {
     security(("lti_access_token" = [])),
     params(("course_id" = CourseId, Path, description = "A course where the tool has a link"), LineItemsQuery),
     responses(
-        (status = 200, description = "The line item container (`application/vnd.ims.lis.v2.lineitemcontainer+json`)"),
+        (status = 200, description = "The line item container; `Link: rel=\"next\"` when more follow", body = Vec<crate::services::schemas::LineItem>, content_type = "application/vnd.ims.lis.v2.lineitemcontainer+json"),
         (status = 400, description = "`limit` or `page` out of range", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "No token, or one that is not a live LTI service token", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `lineitem.readonly`", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),
@@ -176,7 +176,7 @@ pub async fn line_items(
     params(("course_id" = CourseId, Path, description = "A course where the tool has a link"),
            ("assignment_id" = AssignmentId, Path, description = "An assignment tied to one of the tool's links there")),
     responses(
-        (status = 200, description = "The line item (`application/vnd.ims.lis.v2.lineitem+json`)"),
+        (status = 200, description = "The line item", body = crate::services::schemas::LineItem, content_type = "application/vnd.ims.lis.v2.lineitem+json"),
         (status = 401, description = "No token, or one that is not a live LTI service token", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `lineitem.readonly`", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),
         (status = 404, description = "Not a line item of this tool in this course", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),
@@ -349,7 +349,7 @@ pub struct ResultsQuery {
     params(("course_id" = CourseId, Path, description = "A course where the tool has a link"),
            ("assignment_id" = AssignmentId, Path, description = "An assignment tied to one of the tool's links there"), ResultsQuery),
     responses(
-        (status = 200, description = "The result container (`application/vnd.ims.lis.v2.resultcontainer+json`)"),
+        (status = 200, description = "The result container; `Link: rel=\"next\"` when more follow", body = Vec<crate::services::schemas::LtiResult>, content_type = "application/vnd.ims.lis.v2.resultcontainer+json"),
         (status = 400, description = "`limit` or `page` out of range", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "No token, or one that is not a live LTI service token", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `result.readonly`", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),

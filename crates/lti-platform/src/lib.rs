@@ -92,7 +92,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<LtiState>, ident
 #[openapi(
     info(title = "Lectern LTI platform", description = "LTI 1.3: the token endpoint and the tools' services (docs/lti.md)."),
     paths(token::token, nrps::memberships, ags::line_items, ags::line_item, ags::score, ags::results),
-    components(schemas(token::TokenReply, token::TokenForm, ags::ScoreBody, auth_core::oidc::api::OAuthErrorDocument)),
+    components(schemas(
+        token::TokenReply,
+        token::TokenForm,
+        ags::ScoreBody,
+        auth_core::oidc::api::OAuthErrorDocument,
+        lectern_common::ids::CourseId,
+        lectern_common::ids::AssignmentId
+    )),
     modifiers(&ToolBearer),
     tags((name = "lti", description = "LTI 1.3 Advantage: token endpoint, grades (AGS 2.0) and roster (NRPS 2.0)"))
 )]

@@ -57,7 +57,7 @@ fn member(m: &Member) -> Value {
     security(("lti_access_token" = [])),
     params(("course_id" = CourseId, Path, description = "The context: a course where the tool has a link"), MembershipQuery),
     responses(
-        (status = 200, description = "The membership container (`application/vnd.ims.lti-nrps.v2.membershipcontainer+json`); `Link: rel=\"next\"` when more follow"),
+        (status = 200, description = "The membership container; `Link: rel=\"next\"` when more follow", body = crate::services::schemas::MembershipContainer, content_type = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"),
         (status = 400, description = "`limit` or `page` out of range", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),
         (status = 401, description = "No token, or one that is not a live LTI service token", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),
         (status = 403, description = "The token lacks `contextmembership.readonly`", body = lectern_common::openapi::ProblemDocument, content_type = "application/problem+json"),

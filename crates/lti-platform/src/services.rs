@@ -127,3 +127,66 @@ mod tests {
         assert!(Paging { limit: None, page: Some(0) }.window().is_err());
     }
 }
+
+/// The shapes the services answer with, for `GET /api/openapi.json` (AGS 2.0 and NRPS 2.0 name
+/// every member; the handlers write the same members).
+pub mod schemas {
+    #![allow(dead_code)]
+    use utoipa::ToSchema;
+
+    /// A context (course) as NRPS names it.
+    #[derive(ToSchema)]
+    pub struct Context {
+        pub id: String,
+        pub label: String,
+        pub title: String,
+    }
+
+    /// One member of a course with their LTI context role.
+    #[derive(ToSchema)]
+    pub struct Member {
+        /// Always `Active`.
+        pub status: String,
+        /// The `sub` of their launches.
+        pub user_id: String,
+        pub roles: Vec<String>,
+        pub name: String,
+        pub email: String,
+    }
+
+    /// `application/vnd.ims.lti-nrps.v2.membershipcontainer+json`.
+    #[derive(ToSchema)]
+    pub struct MembershipContainer {
+        pub id: String,
+        pub context: Context,
+        pub members: Vec<Member>,
+    }
+
+    /// `application/vnd.ims.lis.v2.lineitem+json`: an assignment tied to the tool's link.
+    #[derive(ToSchema)]
+    #[allow(non_snake_case)]
+    pub struct LineItem {
+        pub id: String,
+        pub label: String,
+        pub scoreMaximum: f64,
+        pub resourceLinkId: String,
+        /// The assignment's id.
+        pub resourceId: String,
+        /// The assignment's due date.
+        pub endDateTime: String,
+        pub gradesReleased: bool,
+    }
+
+    /// One result of `application/vnd.ims.lis.v2.resultcontainer+json`.
+    #[derive(ToSchema)]
+    #[allow(non_snake_case)]
+    pub struct LtiResult {
+        pub id: String,
+        pub scoreOf: String,
+        pub userId: String,
+        /// The grade after any late penalty, as the gradebook shows it.
+        pub resultScore: f64,
+        pub resultMaximum: f64,
+        pub comment: String,
+    }
+}
