@@ -453,6 +453,65 @@ async fn the_split_shape_behind_nginx() {
     assert_eq!(token_reply.status(), 400, "the client authenticated; the made-up code did not");
     assert_eq!(token_reply.json::<Value>().await.unwrap()["error"], "invalid_grant");
 
+    // LTI through the gateway: a tool registered with the CLI is placed in the course by course-service
+    // (as its own role: it reads the registrations, writes the link and its audit entry); the launch and
+    // the token endpoint are routed to auth-core, which finds the tool as its own role.
+    let tool: Value = serde_json::from_str(&cluster.cli(
+        &[
+            "lti",
+            "tools",
+            "add",
+            "--name",
+            "Quiz",
+            "--login-url",
+            "https://quiz.example/login",
+            "--redirect-uri",
+            "https://quiz.example/launch",
+            "--jwks-url",
+            "http://127.0.0.1:9/jwks",
+            "--target-link-uri",
+            "https://quiz.example/launch",
+            "--json",
+        ],
+        "",
+    ))
+    .unwrap();
+    assert_eq!(tool["token_endpoint"], format!("{gateway}/api/lti/token"));
+    let link = client
+        .post(format!("{gateway}/api/courses/{course_id}/tool-links"))
+        .bearer_auth(&teacher)
+        .json(&json!({"tool_id": tool["id"], "title": "Quiz", "assignment_id": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(link.status(), 201);
+    let link: Value = link.json().await.unwrap();
+    let launch = client
+        .get(format!("{gateway}/lti/launch/{}", link["id"].as_str().unwrap()))
+        .header("cookie", format!("lectern_at={teacher}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(launch.status(), 303);
+    let to = launch.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with("https://quiz.example/login?iss="), "{to}");
+    let b64 = |v: Value| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string());
+    let assertion =
+        format!("{}.{}.c2ln", b64(json!({"alg": "RS256", "kid": "k"})), b64(json!({"iss": tool["client_id"]})));
+    let lti_token = client
+        .post(format!("{gateway}/api/lti/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=client_credentials&client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion={assertion}&scope=x"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lti_token.status(), 401);
+    let refusal: Value = lti_token.json().await.unwrap();
+    assert_eq!(refusal["error"], "invalid_client");
+    assert!(refusal["error_description"].as_str().unwrap().contains("JWKS"), "the tool was found: {refusal}");
+
     // Key rotation while everything runs: new tokens carry the new kid, old tokens still work.
     let old_kid = kid(&teacher);
     let out = cluster.cli(&["keys", "rotate"], "");
