@@ -25,6 +25,7 @@ pub mod role_column;
 pub mod schema;
 pub mod telemetry;
 pub mod text;
+pub mod timefmt;
 pub mod web_config;
 
 pub use config::{Config, ConfigError};

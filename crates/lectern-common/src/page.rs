@@ -28,6 +28,9 @@ pub struct PageCtx {
     /// Error pages are rendered without the request, so they cannot tell who is signed in:
     /// their navigation then offers neither "Sign in" nor a user's links, only neutral ones.
     pub unknown_user: bool,
+    /// Formats the page's times in the reader's zone (UTC until the page sets it with
+    /// [`with_times`](Self::with_times), from the zone its service call read).
+    pub tz: crate::timefmt::TimeFmt,
 }
 
 impl PageCtx {
@@ -52,7 +55,14 @@ impl PageCtx {
             sign_out_token,
             flash: None,
             unknown_user: false,
+            tz: crate::timefmt::TimeFmt::default(),
         }
+    }
+
+    /// The page's times in this zone, relative to `now` (the service's clock).
+    pub fn with_times(mut self, zone: crate::timefmt::Zone, now: time::OffsetDateTime) -> Self {
+        self.tz = crate::timefmt::TimeFmt::new(zone, now);
+        self
     }
 
     pub fn with_flash(mut self, flash: Option<String>) -> Self {

@@ -8,6 +8,8 @@ diesel::table! {
         display_name -> Text,
         role -> Text,
         created_at -> Timestamp,
+        /// An IANA name (`timefmt::Zone`); pages show times in it, forms read them in it.
+        time_zone -> Text,
     }
 }
 
