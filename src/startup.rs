@@ -271,7 +271,7 @@ impl Application {
                 app = app.route(
                     "/",
                     web::get()
-                        .to(|| async { HttpResponse::SeeOther().insert_header(("location", "/courses")).finish() }),
+                        .to(|| async { HttpResponse::SeeOther().insert_header(("location", "/home")).finish() }),
                 );
             }
             if let Some(state) = &grading_data {

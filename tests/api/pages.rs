@@ -65,7 +65,7 @@ async fn signing_in_sets_the_cookies_security_md_describes(backend: Backend) {
             ],
         )
         .await;
-    assert_eq!(location(&resp), "/courses");
+    assert_eq!(location(&resp), "/home");
 }
 
 async fn cookies_are_secure_behind_https(backend: Backend) {
@@ -265,5 +265,5 @@ async fn probes_and_the_root_redirect(backend: Backend) {
     assert_eq!(app.get("/readyz", None).await.status(), 200);
     let root = app.get("/", None).await;
     assert_eq!(root.status(), 303);
-    assert_eq!(location(&root), "/courses");
+    assert_eq!(location(&root), "/home");
 }

@@ -424,6 +424,25 @@ async fn the_split_shape_behind_nginx() {
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
+    // Where people start: course-service sends `/` to `/home`, which grading-service serves: the
+    // teacher's queue holds the student's latest attempt, the student's home the released grade.
+    let root = client.get(format!("{gateway}/")).send().await.unwrap();
+    assert_eq!(root.status(), 303);
+    assert_eq!(root.headers()["location"], "/home");
+    let home = |token: String| {
+        let client = client.clone();
+        let url = format!("{gateway}/home");
+        async move {
+            let resp = client.get(url).header("cookie", format!("lectern_at={token}")).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "the home through the gateway");
+            resp.text().await.unwrap()
+        }
+    };
+    let queue = home(teacher.clone()).await;
+    let latest = with_file["id"].as_str().unwrap();
+    assert!(queue.contains(&format!("/grading/submissions/{latest}")), "the queue lists the latest attempt: {queue}");
+    let mine = home(student.clone()).await;
+    assert!(mine.contains("Recent grades") && mine.contains("9.5 / 10"), "the released grade: {mine}");
     // Both course replicas served requests (their own metrics say so).
     for port in [c1, c2] {
         let metrics =

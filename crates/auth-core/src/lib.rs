@@ -60,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<AuthState>, iden
             .route("/refresh", web::post().to(pages::refresh))
             .route("/sessions", web::get().to(pages::sessions))
             .route("/sessions/{id}/end", web::post().to(pages::end_session))
+            .route("/account/time-zone", web::post().to(pages::set_time_zone))
             .route("/token", web::get().to(pages::token))
             .route("/oauth/authorize", web::get().to(oidc::pages::authorize_get))
             .route("/oauth/authorize", web::post().to(oidc::pages::authorize_post))

@@ -10,7 +10,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use lectern_common::db::rfc3339;
 use lectern_common::extract::{AnonForm, CookieNames, Identity, SecureForm, SignOutForm, urlencode};
 use lectern_common::ids::SessionId;
 use lectern_common::page::render_with_status;
@@ -62,8 +61,8 @@ struct SignUpPage {
 
 struct SessionView {
     id: String,
-    created_at: String,
-    last_used_at: String,
+    created_at: time::PrimitiveDateTime,
+    last_used_at: time::PrimitiveDateTime,
     user_agent: String,
     current: bool,
 }
@@ -74,6 +73,11 @@ struct SessionsPage {
     ctx: PageCtx,
     sessions: Vec<SessionView>,
     connections: Vec<crate::oidc::pages::ConnectionView>,
+    /// The account's time zone, and every zone it may choose.
+    zone: String,
+    zones: Vec<String>,
+    /// The time zone form's error, when it came back refused.
+    zone_error: Option<String>,
 }
 
 struct ClaimView {
@@ -311,6 +315,7 @@ pub async fn refresh(
 pub struct SessionsQuery {
     pub ended: Option<u8>,
     pub revoked: Option<u8>,
+    pub zone: Option<u8>,
 }
 
 pub async fn sessions(
@@ -319,23 +324,73 @@ pub async fn sessions(
     user: PageUser,
     query: web::Query<SessionsQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (rows, connections) = crate::oidc::pages::account_overview(&state, user.id).await?;
+    let flash = match (query.ended, query.revoked, query.zone) {
+        (Some(_), _, _) => Some("That session is signed out.".to_owned()),
+        (None, Some(_), _) => {
+            Some("The application is disconnected: it must ask you again to sign you in.".to_owned())
+        }
+        (None, None, Some(_)) => Some("Your time zone is saved: times are shown in it.".to_owned()),
+        (None, None, None) => None,
+    };
+    account_page(&req, &state, &user, flash, None).await
+}
+
+/// The account page (sessions, connected applications, time zone), with the time zone form's
+/// error when it came back refused (then with status 422).
+async fn account_page(
+    req: &HttpRequest,
+    state: &AuthState,
+    user: &PageUser,
+    flash: Option<String>,
+    zone_error: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let (rows, connections, zone) = crate::oidc::pages::account_overview(state, user.id).await?;
     let sessions = rows
         .into_iter()
         .map(|s| SessionView {
             id: s.id.to_string(),
-            created_at: rfc3339(s.created_at),
-            last_used_at: rfc3339(s.last_used_at),
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
             user_agent: s.user_agent.unwrap_or_else(|| "unknown device".into()),
             current: s.id == user.session,
         })
         .collect();
-    let flash = match (query.ended, query.revoked) {
-        (Some(_), _) => Some("That session is signed out.".to_owned()),
-        (None, Some(_)) => Some("The application is disconnected: it must ask you again to sign you in.".to_owned()),
-        (None, None) => None,
+    let status = if zone_error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = SessionsPage {
+        ctx: user.ctx(req).with_flash(flash).with_times(zone.clone(), state.now()),
+        sessions,
+        connections,
+        zone: zone.name().to_owned(),
+        zones: lectern_common::timefmt::Zone::all_names(),
+        zone_error,
     };
-    render_with_status(&SessionsPage { ctx: user.ctx(&req).with_flash(flash), sessions, connections }, StatusCode::OK)
+    render_with_status(&page, status)
+}
+
+#[derive(Deserialize)]
+pub struct TimeZoneForm {
+    #[serde(default)]
+    pub time_zone: String,
+}
+
+/// Sets the account's time zone from the account page's form. A zone the tz database does not
+/// know gives the page again with the error (422), never a failure.
+pub async fn set_time_zone(
+    req: HttpRequest,
+    state: web::Data<AuthState>,
+    form: SecureForm<TimeZoneForm>,
+) -> Result<HttpResponse, PageError> {
+    let SecureForm { user, form } = form;
+    match lectern_common::timefmt::Zone::parse(&form.time_zone) {
+        Some(zone) => {
+            state.set_time_zone(user.id, zone).await?;
+            Ok(redirect(StatusCode::SEE_OTHER, "/auth/sessions?zone=1").finish())
+        }
+        None => {
+            let error = "Choose a time zone from the list (such as Europe/Paris or America/New_York).".to_owned();
+            account_page(&req, &state, &user, None, Some(error)).await
+        }
+    }
 }
 
 pub async fn end_session(

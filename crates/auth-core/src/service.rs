@@ -181,7 +181,7 @@ impl AuthState {
         }
     }
 
-    fn now(&self) -> OffsetDateTime {
+    pub fn now(&self) -> OffsetDateTime {
         self.clock.now()
     }
 
@@ -437,6 +437,15 @@ impl AuthState {
     }
 
     /// The user's live sessions, most recently used first.
+    /// Sets the account's time zone: pages show times in it and read forms' times in it.
+    pub async fn set_time_zone(&self, user: UserId, zone: lectern_common::timefmt::Zone) -> Result<(), AuthError> {
+        self.db
+            .run_write(user, move |conn| {
+                store::set_time_zone(conn, user, zone.name()).map(drop).map_err(AuthError::from)
+            })
+            .await
+    }
+
     pub async fn sessions(&self, user: UserId) -> Result<Vec<SessionRow>, AuthError> {
         let (idle_cutoff, absolute_cutoff) = self.session_cutoffs();
         self.db

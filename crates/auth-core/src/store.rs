@@ -40,6 +40,11 @@ pub fn find_credentials(conn: &mut DbConnection, email: &str) -> QueryResult<Opt
         .optional()
 }
 
+/// Sets an account's time zone (an IANA name the caller has checked).
+pub fn set_time_zone(conn: &mut DbConnection, id: UserId, zone: &str) -> QueryResult<bool> {
+    diesel::update(users::table.find(id)).set(users::time_zone.eq(zone)).execute(conn).map(|n| n > 0)
+}
+
 pub fn find_user(conn: &mut DbConnection, id: UserId) -> QueryResult<Option<UserRow>> {
     users::table.find(id).select(UserRow::as_select()).first(conn).optional()
 }

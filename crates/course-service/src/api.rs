@@ -356,7 +356,7 @@ pub async fn audit(
     page: web::Query<PageParams>,
 ) -> actix_web::Result<HttpResponse> {
     let page = problem_page(page.into_inner())?;
-    Ok(HttpResponse::Ok().json(state.audit(&user, id.into_inner(), page).await?.1))
+    Ok(HttpResponse::Ok().json(state.audit(&user, id.into_inner(), page, false).await?.1))
 }
 
 /// The course's materials, in order.

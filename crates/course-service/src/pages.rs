@@ -186,7 +186,7 @@ async fn course_page(
 ) -> Result<HttpResponse, PageError> {
     let view = state.course_page(&user, id.into_inner()).await?;
     render(&CoursePage {
-        ctx: user.ctx(&req).with_flash(flash(query.done.as_deref())),
+        ctx: user.ctx(&req).with_flash(flash(query.done.as_deref())).with_times(view.zone, state.clock.now()),
         course: view.course,
         is_teacher: view.is_teacher,
         is_grader: view.is_grader,
@@ -354,11 +354,11 @@ async fn audit_page(
 ) -> Result<HttpResponse, PageError> {
     let page = PageParams { page: query.page, per_page: Some(50) }.validate().map_err(PageError)?;
     let id = id.into_inner();
-    let (course, entries) = state.audit(&user, id, page).await?;
+    let (course, entries, zone) = state.audit(&user, id, page, true).await?;
     let pages = Pagination { page: 1, per_page: 50 }.page_count(entries.total);
     let link = |p: u32| format!("/courses/{id}/audit?page={p}");
     render(&AuditPage {
-        ctx: user.ctx(&req),
+        ctx: user.ctx(&req).with_times(zone, state.clock.now()),
         course,
         total: entries.total,
         prev: (page.page > 1).then(|| link(page.page - 1)),

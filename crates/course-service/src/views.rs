@@ -150,6 +150,8 @@ pub struct CoursePageView {
     pub tool_links: Vec<crate::service::tool_links::LinkOnPage>,
     /// For its teachers: what the add form offers.
     pub link_choices: crate::service::tool_links::LinkChoices,
+    /// The reader's time zone.
+    pub zone: lectern_common::timefmt::Zone,
 }
 
 /// A material page's whole view model, read in one hand-off.

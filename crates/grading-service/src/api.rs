@@ -120,7 +120,7 @@ pub async fn list_assignments(
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, GradingError> {
     let page = query.into_inner().validate()?;
-    let found = state.list_assignments(&user, path.into_inner(), page).await?;
+    let found = state.list_assignments(&user, path.into_inner(), page, false).await?;
     Ok(HttpResponse::Ok().json(found.page))
 }
 
@@ -300,7 +300,7 @@ pub async fn submissions(
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, GradingError> {
     let page = query.into_inner().validate()?;
-    let found = state.submissions(&user, path.into_inner(), page).await?;
+    let found = state.submissions(&user, path.into_inner(), page, false).await?;
     Ok(HttpResponse::Ok().json(found.page))
 }
 
@@ -546,7 +546,7 @@ pub async fn my_grades(
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, GradingError> {
     let page = query.into_inner().validate()?;
-    let grades = state.my_grades(&student, page).await?;
+    let grades = state.my_grades(&student, page, false).await?.0;
     Ok(HttpResponse::Ok().json(grades))
 }
 

@@ -2,6 +2,7 @@
 //! bodies, feedback, due dates, attempt limits and idempotency keys. Each type has one
 //! constructor, which answers 422 naming the field.
 
+use lectern_common::timefmt::{LocalTimeError, Zone};
 use crate::error::GradingError;
 use crate::views::AssignmentInput;
 use lectern_common::db::to_db_time;
@@ -275,14 +276,27 @@ impl DueAt {
             .map_err(|_| GradingError::invalid("due_at", "must be an RFC 3339 time, like 2026-12-01T17:00:00Z"))
     }
 
-    /// From a page form: RFC 3339, or a `datetime-local` value (`2026-12-01T17:00`), read as UTC.
-    pub fn parse_form(raw: &str) -> Result<Self, GradingError> {
+    /// From a page form: RFC 3339, or a `datetime-local` value (`2026-12-01T17:00`) read in
+    /// `zone` (the one the form was shown in). A time the clocks skip in that zone is refused with
+    /// a 422 naming it; one that happens twice is the earlier (`timefmt::Zone::read_local`).
+    pub fn parse_form(raw: &str, zone: &Zone) -> Result<Self, GradingError> {
         let text = raw.trim();
         if let Ok(due) = Self::parse(text) {
             return Ok(due);
         }
-        let with_secs = if text.len() == 16 { format!("{text}:00Z") } else { format!("{text}Z") };
-        Self::parse(&with_secs)
+        match zone.read_local(text) {
+            Ok(t) => Ok(Self(to_db_time(t.truncate_to_microsecond()))),
+            Err(LocalTimeError::Skipped) => Err(GradingError::invalid(
+                "due_at",
+                format!(
+                    "{text} does not exist in {}: the clocks skip it when summer time starts; choose another time",
+                    zone.name()
+                ),
+            )),
+            Err(LocalTimeError::Malformed) => {
+                Err(GradingError::invalid("due_at", "must be a date and time, like 2026-12-01T17:00"))
+            }
+        }
     }
 
     pub fn get(self) -> PrimitiveDateTime {
@@ -454,7 +468,25 @@ mod tests {
         assert_eq!(due, time::macros::datetime!(2026-12-01 17:00:00));
         assert!(DueAt::parse("2026-12-01 17:00").is_err());
         assert!(DueAt::parse("tomorrow").is_err());
-        assert_eq!(DueAt::parse_form("2026-12-01T17:00").unwrap().get(), time::macros::datetime!(2026-12-01 17:00:00));
+        let utc = Zone::utc();
+        assert_eq!(DueAt::parse_form("2026-12-01T17:00", &utc).unwrap().get(), time::macros::datetime!(2026-12-01 17:00:00));
+    }
+
+    #[test]
+    fn form_due_dates_are_read_in_the_forms_zone() {
+        let paris = Zone::parse("Europe/Paris").unwrap();
+        assert_eq!(
+            DueAt::parse_form("2026-12-01T17:00", &paris).unwrap().get(),
+            time::macros::datetime!(2026-12-01 16:00:00)
+        );
+        // An RFC 3339 time carries its own offset: the zone does not apply.
+        assert_eq!(
+            DueAt::parse_form("2026-12-01T17:00:00Z", &paris).unwrap().get(),
+            time::macros::datetime!(2026-12-01 17:00:00)
+        );
+        let skipped = DueAt::parse_form("2026-03-29T02:30", &paris).unwrap_err();
+        assert!(skipped.to_string().contains("does not exist in Europe/Paris"), "{skipped}");
+        assert!(DueAt::parse_form("soon", &paris).is_err());
     }
 
     #[test]

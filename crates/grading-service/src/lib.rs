@@ -33,7 +33,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     <api::ApiDoc as utoipa::OpenApi>::openapi()
 }
 
-/// Mounts `/api/grading` (JSON) and `/grading` (pages). Submission bodies may reach 512 KiB as
+/// Mounts `/api/grading` (JSON), `/grading` (pages) and `/home` (where people start). Submission bodies may reach 512 KiB as
 /// JSON or a form, and 25 MiB of files as `multipart/form-data` (limits in `files.rs`, enforced
 /// while the body is read); every other body keeps the standard 64 KiB limit.
 pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, identity: web::Data<Identity>) {
@@ -68,6 +68,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: web::Data<GradingState>, i
             .route("/submissions/{id}/grade", web::put().to(api::put_grade))
             .route("/submissions/{id}/grades", web::get().to(api::grade_history))
             .route("/me/grades", web::get().to(api::my_grades))
+            .default_service(web::to(web_config::not_found)),
+    )
+    // Where people start: the home by role (the gateway routes `/home` here).
+    .service(
+        web::scope("/home")
+            .app_data(state.clone())
+            .app_data(identity.clone())
+            .configure(web_config::standard)
+            .route("", web::get().to(pages::home))
             .default_service(web::to(web_config::not_found)),
     )
     .service(

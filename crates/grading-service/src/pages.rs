@@ -16,6 +16,7 @@ use crate::files::{self, Handin};
 use crate::gradebook::{AssignmentStats, Gradebook};
 use crate::late::LatePolicy;
 use crate::service::GradingState;
+use crate::service::home::{DueItem, DueState};
 use crate::views::{AssignmentView, ExtensionItem, HistoryItem, MyGrade, SubmissionDetail, SubmissionItem};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -26,7 +27,9 @@ use lectern_common::page::{render, see_other};
 use lectern_common::pagination::{PageParams, Paginated, Pagination};
 use lectern_common::problem::PageError;
 use lectern_common::{Identity, PageCtx, PageStudent, PageTeacher, PageUser, Student, Teacher};
+use lectern_common::timefmt::Zone;
 use serde::Deserialize;
+use token_claims::Role;
 
 /// Previous and next page numbers of a list, for its pager.
 struct Pager {
@@ -78,9 +81,9 @@ pub async fn course_assignments(
 ) -> Result<HttpResponse, PageError> {
     let page = query.params().validate().map_err(PageError)?;
     let ctx = user.ctx(&req);
-    let found = state.list_assignments(&user, path.into_inner(), page).await?;
+    let found = state.list_assignments(&user, path.into_inner(), page, true).await?;
     render(&CoursePage {
-        ctx,
+        ctx: ctx.with_times(found.zone, state.clock.now()),
         course_id: found.course_id,
         course_title: found.course_title,
         is_teacher: found.is_teacher,
@@ -105,15 +108,28 @@ pub struct AssignmentForm {
     pub late_max_percent: String,
     #[serde(default)]
     pub close_after_days: String,
+    /// The zone the form was shown in (its due date is read in it); none: UTC.
+    #[serde(default)]
+    pub time_zone: String,
+}
+
+/// The zone a form's local times are read in: the one the page was shown in, which it sends back
+/// in a hidden `time_zone` field (the reader's account zone when the page was made).
+fn form_zone(raw: &str) -> Result<Zone, GradingError> {
+    if raw.trim().is_empty() {
+        return Ok(Zone::utc());
+    }
+    Zone::parse(raw).ok_or_else(|| GradingError::invalid("time_zone", "is not a time zone we know"))
 }
 
 impl TryFrom<AssignmentForm> for NewAssignment {
     type Error = GradingError;
     fn try_from(f: AssignmentForm) -> Result<Self, GradingError> {
+        let zone = form_zone(&f.time_zone)?;
         Ok(Self {
             title: AssignmentTitle::parse(&f.title)?,
             instructions: Instructions::parse(&f.instructions)?,
-            due_at: DueAt::parse_form(&f.due_at)?,
+            due_at: DueAt::parse_form(&f.due_at, &zone)?,
             max_points: MaxPoints::parse(&f.max_points)?,
             max_attempts: parse_form_max_attempts(&f.max_attempts)?,
             late_policy: LatePolicy::from_form(&f.late_percent_per_day, &f.late_max_percent, &f.close_after_days)?,
@@ -172,7 +188,7 @@ pub async fn assignment(
     query: web::Query<FlashQuery>,
 ) -> Result<HttpResponse, PageError> {
     let ctx = user.ctx(&req);
-    let found = state.submissions(&user, path.into_inner(), Pagination { page: 1, per_page: 100 }).await?;
+    let found = state.submissions(&user, path.into_inner(), Pagination { page: 1, per_page: 100 }, true).await?;
     let (is_teacher, is_staff) = (found.is_teacher, found.is_staff);
     let made = if is_staff { 0 } else { found.page.total };
     let flash = match (query.created, query.released, query.extended) {
@@ -186,7 +202,7 @@ pub async fn assignment(
     let due = found.extension.unwrap_or(row.due_at);
     let now = lectern_common::db::to_db_time(state.clock.now());
     render(&AssignmentPage {
-        ctx: ctx.with_flash(flash),
+        ctx: ctx.with_flash(flash).with_times(found.zone.clone(), state.clock.now()),
         instructions: row.instructions.clone(),
         assignment_due: found.extension.map(|_| lectern_common::db::rfc3339(row.due_at)),
         closed: crate::late::is_closed(row.late_policy().as_ref(), due, now),
@@ -273,6 +289,8 @@ pub struct ExtensionForm {
     pub student_id: String,
     #[serde(default)]
     pub due_at: String,
+    #[serde(default)]
+    pub time_zone: String,
 }
 
 pub async fn set_extension(
@@ -284,7 +302,8 @@ pub async fn set_extension(
     let SecureForm { user, form } = form;
     let student: UserId =
         form.student_id.trim().parse().map_err(|_| GradingError::invalid("student_id", "choose a student"))?;
-    state.set_extension(user.user(), id, student, DueAt::parse_form(&form.due_at)).await?;
+    let due = form_zone(&form.time_zone).and_then(|zone| DueAt::parse_form(&form.due_at, &zone));
+    state.set_extension(user.user(), id, student, due).await?;
     Ok(see_other(format!("/grading/assignments/{id}?extended=1")))
 }
 
@@ -338,9 +357,9 @@ pub async fn submissions(
 ) -> Result<HttpResponse, PageError> {
     let page = query.params().validate().map_err(PageError)?;
     let ctx = user.ctx(&req);
-    let found = state.submissions(&user, path.into_inner(), page).await?;
+    let found = state.submissions(&user, path.into_inner(), page, true).await?;
     render(&SubmissionsPage {
-        ctx,
+        ctx: ctx.with_times(found.zone.clone(), state.clock.now()),
         assignment: AssignmentView::for_student(&found.assignment.row, found.extension),
         is_staff: found.is_staff,
         pager: Pager::of(&found.page),
@@ -359,6 +378,9 @@ struct SubmissionPage {
     history: Vec<HistoryItem>,
     score_value: String,
     feedback_value: String,
+    /// For a grader: the neighbours in the assignment's grading queue.
+    previous_ungraded: Option<SubmissionId>,
+    next_ungraded: Option<SubmissionId>,
 }
 
 #[derive(Deserialize)]
@@ -389,7 +411,9 @@ pub async fn submission(
         .map(|g| (g.score.to_string(), g.feedback.clone()))
         .unwrap_or_default();
     render(&SubmissionPage {
-        ctx: ctx.with_flash(flash),
+        ctx: ctx.with_flash(flash).with_times(view.zone.clone(), state.clock.now()),
+        previous_ungraded: view.previous_ungraded,
+        next_ungraded: view.next_ungraded,
         assignment: AssignmentView::from(&view.assignment),
         is_teacher: view.is_grader,
         history: view.history,
@@ -404,6 +428,9 @@ pub struct GradeForm {
     pub score: String,
     #[serde(default)]
     pub feedback: String,
+    /// `next`: after saving, go on to the next attempt awaiting a grade in this assignment.
+    #[serde(default)]
+    pub then: Option<String>,
 }
 
 pub async fn grade(
@@ -414,6 +441,13 @@ pub async fn grade(
     let SecureForm { user, form } = form;
     let id = path.into_inner();
     state.grade(&user, id, ScoreInput::Text(form.score), Feedback::parse(&form.feedback)).await?;
+    if form.then.as_deref() == Some("next") {
+        let (_, next) = state.queue_neighbours(&user, id).await?;
+        return Ok(see_other(match next {
+            Some(next) => format!("/grading/submissions/{next}?graded=1"),
+            None => "/home?done=queue-done".to_owned(),
+        }));
+    }
     Ok(see_other(format!("/grading/submissions/{id}?graded=1")))
 }
 
@@ -435,8 +469,68 @@ pub async fn my_grades(
 ) -> Result<HttpResponse, PageError> {
     let page = query.params().validate().map_err(PageError)?;
     let ctx = user.ctx(&req);
-    let grades = state.my_grades(&user, page).await?;
-    render(&MyGradesPage { ctx, pager: Pager::of(&grades), grades: grades.items })
+    let (grades, zone) = state.my_grades(&user, page, true).await?;
+    render(&MyGradesPage {
+        ctx: ctx.with_times(zone, state.clock.now()),
+        pager: Pager::of(&grades),
+        grades: grades.items,
+    })
+}
+
+// ---- homes ---------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "grading/home_teacher.html")]
+struct TeacherHomePage {
+    ctx: PageCtx,
+    queue: Vec<crate::store::Awaiting>,
+    total: i64,
+}
+
+#[derive(Template)]
+#[template(path = "grading/home_student.html")]
+struct StudentHomePage {
+    ctx: PageCtx,
+    due: Vec<DueItem>,
+    recent: Vec<MyGrade>,
+    window_days: i64,
+}
+
+#[derive(Deserialize)]
+pub struct HomeQuery {
+    pub done: Option<String>,
+}
+
+/// `/home`, where people start: a teacher's grading queue, a student's work due soon.
+pub async fn home(
+    req: HttpRequest,
+    state: web::Data<GradingState>,
+    user: PageUser,
+    query: web::Query<HomeQuery>,
+) -> Result<HttpResponse, PageError> {
+    let flash = match query.done.as_deref() {
+        Some("queue-done") => Some("The grade is saved. Nothing else in that assignment awaits a grade.".to_owned()),
+        _ => None,
+    };
+    let ctx = user.ctx(&req).with_flash(flash);
+    let now = state.clock.now();
+    match user.role {
+        Role::Teacher => {
+            let teacher = Teacher::try_from(user.into_inner()).map_err(PageError)?;
+            let home = state.teacher_home(&teacher).await?;
+            render(&TeacherHomePage { ctx: ctx.with_times(home.zone, now), queue: home.queue, total: home.total })
+        }
+        Role::Student => {
+            let student = Student::try_from(user.into_inner()).map_err(PageError)?;
+            let home = state.student_home(&student).await?;
+            render(&StudentHomePage {
+                ctx: ctx.with_times(home.zone, now),
+                due: home.due,
+                recent: home.recent,
+                window_days: crate::service::home::DUE_WINDOW_DAYS,
+            })
+        }
+    }
 }
 
 // ---- gradebook -----------------------------------------------------------------------------

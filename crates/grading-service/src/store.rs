@@ -3,8 +3,9 @@
 
 use course_service::views::PersonRef;
 use diesel::dsl::{exists, not};
+use course_service::access::staff_courses;
 use diesel::prelude::*;
-use lectern_common::db::DbConnection;
+use lectern_common::db::{DbConnection, MultiBackend};
 use lectern_common::ids::{AssignmentId, CourseId, FileId, GradeId, SubmissionId, UserId};
 use lectern_common::pagination::Pagination;
 use lectern_common::schema::{
@@ -547,12 +548,21 @@ pub struct ReleasedGrade {
     pub grade: GradeRow,
 }
 
-/// A page of a student's grades on released assignments: by course title, then the
-/// assignments' order, then the newest attempt first.
+/// How a list of released grades is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GradeOrder {
+    /// By course title, then the assignments' order, then the newest attempt first ("my grades").
+    ByCourse,
+    /// The most recently graded first (a student's home).
+    Recent,
+}
+
+/// A page of a student's grades on released assignments, in `order`.
 pub(crate) fn released_grades_of(
     conn: &mut DbConnection,
     student: UserId,
     page: Pagination,
+    order: GradeOrder,
 ) -> QueryResult<Listed<ReleasedGrade>> {
     let base = || {
         submissions::table
@@ -561,14 +571,21 @@ pub(crate) fn released_grades_of(
             .filter(submissions::student_id.eq(student))
             .filter(assignments::grades_released.eq(true))
     };
-    let rows: Vec<(CourseId, String, AssignmentRow, SubmissionId, i32, PrimitiveDateTime, GradeRow)> = base()
-        .order((
-            courses::title.asc(),
-            courses::id.asc(),
-            assignments::due_at.asc(),
-            assignments::id.asc(),
-            submissions::attempt.desc(),
-        ))
+    let ordered = match order {
+        GradeOrder::ByCourse => base()
+            .order((
+                courses::title.asc(),
+                courses::id.asc(),
+                assignments::due_at.asc(),
+                assignments::id.asc(),
+                submissions::attempt.desc(),
+            ))
+            .into_boxed::<MultiBackend>(),
+        GradeOrder::Recent => {
+            base().order((grades::graded_at.desc(), submissions::id.asc())).into_boxed::<MultiBackend>()
+        }
+    };
+    let rows: Vec<(CourseId, String, AssignmentRow, SubmissionId, i32, PrimitiveDateTime, GradeRow)> = ordered
         .limit(page.limit())
         .offset(page.offset())
         .select((
@@ -595,6 +612,151 @@ pub(crate) fn released_grades_of(
         })
         .collect();
     Ok((items, total))
+}
+
+// ---- homes ---------------------------------------------------------------------------------
+
+/// A latest attempt that has no grade yet, as a grading queue shows it.
+#[derive(Queryable, Clone, Debug)]
+pub struct Awaiting {
+    pub submission_id: SubmissionId,
+    pub attempt: i32,
+    pub submitted_at: PrimitiveDateTime,
+    pub late: bool,
+    pub assignment_id: AssignmentId,
+    pub assignment_title: String,
+    pub course_id: CourseId,
+    pub course_title: String,
+    pub student_name: String,
+}
+
+/// The filter of a grading queue: latest attempts with no grade, at assignments of the courses
+/// `staff` is staff of (any role: `course_service::access::staff_courses`).
+macro_rules! queue_base {
+    ($staff:expr) => {{
+        let later = later_attempts
+            .filter(later_attempts.field(submissions::assignment_id).eq(submissions::assignment_id))
+            .filter(later_attempts.field(submissions::student_id).eq(submissions::student_id))
+            .filter(later_attempts.field(submissions::attempt).gt(submissions::attempt));
+        submissions::table
+            .inner_join(users::table)
+            .inner_join(assignments::table.inner_join(courses::table))
+            .left_join(grades::table)
+            .filter(assignments::course_id.eq_any(staff_courses($staff)))
+            .filter(not(exists(later)))
+            .filter(grades::submission_id.nullable().is_null())
+    }};
+}
+
+/// The grading queue of a staff member: each student's latest attempt at each assignment of
+/// their courses that has no grade, oldest first (then by id, so the order is total), at most
+/// `limit` of them, and how many there are in all.
+pub(crate) fn awaiting_grading(conn: &mut DbConnection, staff: UserId, limit: i64) -> QueryResult<Listed<Awaiting>> {
+    let rows = queue_base!(staff)
+        .order((submissions::submitted_at.asc(), submissions::id.asc()))
+        .limit(limit)
+        .select((
+            submissions::id,
+            submissions::attempt,
+            submissions::submitted_at,
+            submissions::late,
+            assignments::id,
+            assignments::title,
+            courses::id,
+            courses::title,
+            users::display_name,
+        ))
+        .load::<Awaiting>(conn)?;
+    let total = queue_base!(staff).count().get_result(conn)?;
+    Ok((rows, total))
+}
+
+/// The attempts before and after `current` in its assignment's grading queue (same order as
+/// [`awaiting_grading`]), `current` itself left out: the previous one, and the next one, or
+/// when nothing comes after it, the first (so "next" goes back to attempts passed over).
+pub(crate) fn queue_neighbours(
+    conn: &mut DbConnection,
+    staff: UserId,
+    assignment: AssignmentId,
+    current: SubmissionId,
+    submitted_at: PrimitiveDateTime,
+) -> QueryResult<(Option<SubmissionId>, Option<SubmissionId>)> {
+    let after = submissions::submitted_at
+        .gt(submitted_at)
+        .or(submissions::submitted_at.eq(submitted_at).and(submissions::id.gt(current)));
+    let before = submissions::submitted_at
+        .lt(submitted_at)
+        .or(submissions::submitted_at.eq(submitted_at).and(submissions::id.lt(current)));
+    let previous = queue_base!(staff)
+        .filter(submissions::assignment_id.eq(assignment))
+        .filter(before)
+        .order((submissions::submitted_at.desc(), submissions::id.desc()))
+        .select(submissions::id)
+        .first::<SubmissionId>(conn)
+        .optional()?;
+    let next = queue_base!(staff)
+        .filter(submissions::assignment_id.eq(assignment))
+        .filter(after)
+        .order((submissions::submitted_at.asc(), submissions::id.asc()))
+        .select(submissions::id)
+        .first::<SubmissionId>(conn)
+        .optional()?;
+    let next = match next {
+        Some(id) => Some(id),
+        None => queue_base!(staff)
+            .filter(submissions::assignment_id.eq(assignment))
+            .filter(submissions::id.ne(current))
+            .order((submissions::submitted_at.asc(), submissions::id.asc()))
+            .select(submissions::id)
+            .first::<SubmissionId>(conn)
+            .optional()?,
+    };
+    Ok((previous, next))
+}
+
+/// An assignment a student may have to hand in, with its course's title and the student's own
+/// due date if they have one.
+pub type DueRow = (AssignmentRow, String, Option<PrimitiveDateTime>);
+
+/// The assignments of the courses `student` is enrolled in whose due date (the assignment's, or
+/// the student's extension) is `from` or later, by the assignment's due date. The caller narrows
+/// to the effective due date it wants; one query.
+pub(crate) fn due_from(conn: &mut DbConnection, student: UserId, from: PrimitiveDateTime) -> QueryResult<Vec<DueRow>> {
+    let enrolled = enrollments::table.filter(enrollments::student_id.eq(student)).select(enrollments::course_id);
+    assignments::table
+        .inner_join(courses::table)
+        .left_join(
+            extensions::table
+                .on(extensions::assignment_id.eq(assignments::id).and(extensions::student_id.eq(student))),
+        )
+        .filter(assignments::course_id.eq_any(enrolled))
+        .filter(assignments::due_at.ge(from).or(extensions::due_at.nullable().ge(from)))
+        .order((assignments::due_at.asc(), assignments::id.asc()))
+        .select((AssignmentRow::as_select(), courses::title, extensions::due_at.nullable()))
+        .load(conn)
+}
+
+/// A student's latest attempt at each of these assignments, with its grade if it has one.
+pub(crate) fn latest_own_attempts(
+    conn: &mut DbConnection,
+    student: UserId,
+    ids: &[AssignmentId],
+) -> QueryResult<HashMap<AssignmentId, Graded>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let later = later_attempts
+        .filter(later_attempts.field(submissions::assignment_id).eq(submissions::assignment_id))
+        .filter(later_attempts.field(submissions::student_id).eq(submissions::student_id))
+        .filter(later_attempts.field(submissions::attempt).gt(submissions::attempt));
+    submissions::table
+        .left_join(grades::table)
+        .filter(submissions::student_id.eq(student))
+        .filter(submissions::assignment_id.eq_any(ids))
+        .filter(not(exists(later)))
+        .select((SubmissionMeta::as_select(), Option::<GradeRow>::as_select()))
+        .load::<Graded>(conn)
+        .map(|rows| rows.into_iter().map(|(s, g)| (s.assignment_id, (s, g))).collect())
 }
 
 /// Display names of these users.

@@ -238,6 +238,8 @@ pub struct CourseAssignments {
     /// A teacher or a grader of the course.
     pub is_staff: bool,
     pub page: Paginated<AssignmentView>,
+    /// The caller's time zone, when a page asked for it (else UTC).
+    pub zone: lectern_common::timefmt::Zone,
 }
 
 /// An assignment's submissions as one caller may see them: every student's latest attempt for
@@ -255,6 +257,8 @@ pub struct AssignmentSubmissions {
     pub extensions: Vec<ExtensionItem>,
     pub roster: Vec<PersonRef>,
     pub page: Paginated<SubmissionItem>,
+    /// The caller's time zone, when a page asked for it (else UTC).
+    pub zone: lectern_common::timefmt::Zone,
 }
 
 /// A submission as one caller may see it, with its history for staff.
@@ -263,6 +267,11 @@ pub struct SubmissionView {
     pub assignment: AssignmentRow,
     pub is_grader: bool,
     pub history: Vec<HistoryItem>,
+    /// For a grader's page: the previous and next attempts in the assignment's grading queue.
+    pub previous_ungraded: Option<lectern_common::ids::SubmissionId>,
+    pub next_ungraded: Option<lectern_common::ids::SubmissionId>,
+    /// The caller's time zone, for a page (else UTC).
+    pub zone: lectern_common::timefmt::Zone,
 }
 
 /// What a submission request answered: a new attempt, or the stored first reply to the same

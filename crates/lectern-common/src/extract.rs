@@ -416,7 +416,7 @@ pub fn urlencode(value: &str) -> String {
 }
 
 /// Where a page goes when `?next=` is missing or refused.
-pub const DEFAULT_NEXT: &str = "/courses";
+pub const DEFAULT_NEXT: &str = "/home";
 
 /// A redirect target (`?next=`) is kept only when it is a path that stays on this site: it starts
 /// with one `/`, holds no whitespace, control character or backslash anywhere (browsers strip tabs

@@ -303,11 +303,11 @@ pub struct ConnectionView {
     pub granted_at: String,
 }
 
-/// The sessions page's two lists in one database call.
-pub async fn account_overview(
-    state: &AuthState,
-    user: UserId,
-) -> Result<(Vec<crate::store::SessionRow>, Vec<ConnectionView>), AuthError> {
+/// What the account page shows: its sessions, its connected applications and its time zone.
+pub type AccountOverview = (Vec<crate::store::SessionRow>, Vec<ConnectionView>, lectern_common::timefmt::Zone);
+
+/// The account page's two lists and the account's time zone, in one database call.
+pub async fn account_overview(state: &AuthState, user: UserId) -> Result<AccountOverview, AuthError> {
     let (idle_cutoff, absolute_cutoff) = state.session_cutoffs();
     state
         .db
@@ -322,7 +322,8 @@ pub async fn account_overview(
                     granted_at: lectern_common::db::rfc3339(at),
                 })
                 .collect();
-            Ok::<_, AuthError>((sessions, connections))
+            let zone = lectern_common::timefmt::zone_of(conn, user)?;
+            Ok::<_, AuthError>((sessions, connections, zone))
         })
         .await
 }

@@ -217,6 +217,7 @@ impl CourseState {
                         students: students.items,
                         tool_links,
                         link_choices,
+                        zone: lectern_common::timefmt::zone_of(conn, reader)?,
                     })
                 },
             )

@@ -115,6 +115,13 @@ pub fn remove(
     )
 }
 
+/// The audit page's course, entries and the reader's time zone.
+pub type AuditPageView = (
+    crate::views::CourseView,
+    lectern_common::pagination::Paginated<audit::AuditEntry>,
+    lectern_common::timefmt::Zone,
+);
+
 impl CourseState {
     /// The course's staff (its staff: teachers and graders).
     pub async fn staff(&self, teacher: &Teacher, id: CourseId) -> Result<StaffList, CourseError> {
@@ -169,20 +176,23 @@ impl CourseState {
         outcome
     }
 
-    /// A page of the course's audit trail, newest first (a teacher of the course).
+    /// A page of the course's audit trail, newest first (a teacher of the course), with the
+    /// caller's time zone when a page asks (`for_page`).
     pub async fn audit(
         &self,
         user: &lectern_common::AuthUser,
         id: CourseId,
         page: lectern_common::pagination::Pagination,
-    ) -> Result<(crate::views::CourseView, lectern_common::pagination::Paginated<audit::AuditEntry>), CourseError> {
+        for_page: bool,
+    ) -> Result<AuditPageView, CourseError> {
         let user = user.clone();
         self.db
             .run(move |conn| {
                 let standing = access::standing(conn, id, &user)?;
                 let view = super::catalog::view(conn, &standing)?;
                 let course = standing.teacher()?;
-                Ok((view, audit::page(conn, &course, page)?))
+                let entries = audit::page(conn, &course, page)?;
+                Ok((view, entries, lectern_common::timefmt::zone_if(conn, user.id, for_page)?))
             })
             .await
     }

@@ -98,6 +98,7 @@ impl GradingState {
         user: &AuthUser,
         course: CourseId,
         page: Pagination,
+        for_page: bool,
     ) -> Result<CourseAssignments, GradingError> {
         let user = user.clone();
         self.db
@@ -112,6 +113,7 @@ impl GradingState {
                     is_teacher,
                     is_staff,
                     page: list(conn, &member, student, page)?,
+                    zone: lectern_common::timefmt::zone_if(conn, user.id, for_page)?,
                 })
             })
             .await

@@ -119,8 +119,9 @@ pub fn released(
     conn: &mut DbConnection,
     student: &Student,
     page: Pagination,
+    order: store::GradeOrder,
 ) -> Result<Paginated<MyGrade>, GradingError> {
-    let (rows, total) = store::released_grades_of(conn, student.id, page)?;
+    let (rows, total) = store::released_grades_of(conn, student.id, page, order)?;
     let ids: Vec<_> = rows.iter().map(|r| r.assignment.id).collect();
     let extensions = store::extensions_of_student(conn, student.id, &ids)?;
     let items = rows
@@ -190,9 +191,20 @@ impl GradingState {
     }
 
     /// A student's grades on released assignments.
-    pub async fn my_grades(&self, student: &Student, page: Pagination) -> Result<Paginated<MyGrade>, GradingError> {
+    /// A student's released grades, with their time zone when a page asks (`for_page`).
+    pub async fn my_grades(
+        &self,
+        student: &Student,
+        page: Pagination,
+        for_page: bool,
+    ) -> Result<(Paginated<MyGrade>, lectern_common::timefmt::Zone), GradingError> {
         let student = student.clone();
-        self.db.run(move |conn| released(conn, &student, page)).await
+        self.db
+            .run(move |conn| {
+                let grades = released(conn, &student, page, store::GradeOrder::ByCourse)?;
+                Ok((grades, lectern_common::timefmt::zone_if(conn, student.id, for_page)?))
+            })
+            .await
     }
 
     pub async fn gradebook(&self, teacher: &Teacher, course: CourseId) -> Result<Gradebook, GradingError> {

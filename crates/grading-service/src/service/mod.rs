@@ -12,6 +12,7 @@
 pub mod assignments;
 pub mod extensions;
 pub mod grades;
+pub mod home;
 pub mod submissions;
 pub mod tool_scores;
 

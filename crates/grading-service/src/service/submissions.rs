@@ -304,6 +304,7 @@ impl GradingState {
         user: &AuthUser,
         id: AssignmentId,
         page: Pagination,
+        for_page: bool,
     ) -> Result<AssignmentSubmissions, GradingError> {
         let user = user.clone();
         self.db
@@ -344,18 +345,19 @@ impl GradingState {
                     extensions,
                     roster,
                     page,
+                    zone: lectern_common::timefmt::zone_if(conn, user.id, for_page)?,
                 })
             })
             .await
     }
 
-    /// A submission for its student or staff of its course; with its grade history for staff
-    /// when `with_history`.
+    /// A submission for its student or staff of its course; for a page (`for_page`), with its
+    /// grade history and its neighbours in the grading queue for staff, and the caller's zone.
     pub async fn submission(
         &self,
         user: &AuthUser,
         id: SubmissionId,
-        with_history: bool,
+        for_page: bool,
     ) -> Result<SubmissionView, GradingError> {
         let user = user.clone();
         self.db
@@ -365,7 +367,7 @@ impl GradingState {
                     SubmissionAccess::Grader(g) => {
                         let first = Pagination { page: 1, per_page: 100 };
                         let history =
-                            if with_history { store::history_of(conn, g.row.id, first)?.0 } else { Vec::new() };
+                            if for_page { store::history_of(conn, g.row.id, first)?.0 } else { Vec::new() };
                         (store::grade_of(conn, id)?, history)
                     }
                     SubmissionAccess::Owner(o) if o.assignment.grades_released => {
@@ -398,11 +400,19 @@ impl GradingState {
                     due_at: rfc3339(due),
                     grade: grade.as_ref().map(|g| grade_view(g, &names, penalty)),
                 };
+                let (previous_ungraded, next_ungraded) = if for_page && access.is_grader() {
+                    store::queue_neighbours(conn, user.id, assignment.id, s.id, s.submitted_at)?
+                } else {
+                    (None, None)
+                };
                 Ok(SubmissionView {
                     detail,
                     history: history.iter().map(|h| history_item(h, &names)).collect(),
                     assignment: assignment.clone(),
                     is_grader: access.is_grader(),
+                    previous_ungraded,
+                    next_ungraded,
+                    zone: lectern_common::timefmt::zone_if(conn, user.id, for_page)?,
                 })
             })
             .await
