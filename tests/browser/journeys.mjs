@@ -369,13 +369,13 @@ async function teacherGradesAndReleases() {
   await expectText(page, ANSWER);
 
   const gradeForm = `form[action="${state.submissionPath}/grade"]`;
-  let resp = await submitForm(page, gradeForm, { score: '7.5', feedback: 'Right root; show the halvings.' });
+  let resp = await submitForm(page, gradeForm, { score: '7.5', feedback: 'Right root; show the halvings.' }, { button: 'Save grade' });
   await expectOk(resp, page, 'grading');
   await expectText(page, 'The grade is saved.');
   await expectText(page, '7.5 / 10');
   expect(await page.locator('h2', { hasText: 'Regrade' }).count(), 'a graded attempt offers a regrade');
 
-  resp = await submitForm(page, gradeForm, { score: '9', feedback: 'The halvings are in the appendix: well done.' });
+  resp = await submitForm(page, gradeForm, { score: '9', feedback: 'The halvings are in the appendix: well done.' }, { button: 'Save grade' });
   await expectOk(resp, page, 'regrading');
   await expectText(page, '9 / 10');
   const history = page.locator('section', { has: page.locator('h2', { hasText: 'History' }) }).locator('tbody tr');
@@ -585,13 +585,13 @@ async function courseworkWithStaffDeadlinesAndFiles() {
   const kenPath = path.join(ARTIFACTS, 'downloaded-ken-notes.csv');
   await download.saveAs(kenPath);
   expect((await readFile(kenPath, 'utf8')) === state.kenNotes.buffer.toString(), 'the grader downloads exactly the file Ken sent');
-  resp = await submitForm(grader.page, `form[action="${state.kenSubmission}/grade"]`, { score: '8', feedback: 'Good sites, late.' });
+  resp = await submitForm(grader.page, `form[action="${state.kenSubmission}/grade"]`, { score: '8', feedback: 'Good sites, late.' }, { button: 'Save grade' });
   await expectOk(resp, grader.page, 'the grader grading Ken');
   await expectText(grader.page, '6.4 / 10');
   await expectText(grader.page, '−20% for handing in late');
   await visit(grader.page, `${notesPath}/submissions`);
   await grader.page.locator('tbody tr', { hasText: ida.who.name }).getByRole('link', { name: 'Open and grade' }).click();
-  resp = await submitForm(grader.page, 'form[action$="/grade"]', { score: '9', feedback: 'Precise.' });
+  resp = await submitForm(grader.page, 'form[action$="/grade"]', { score: '9', feedback: 'Precise.' }, { button: 'Save grade' });
   await expectOk(resp, grader.page, 'the grader grading Ida');
   await expectText(grader.page, '9 / 10');
   await shoot(grader.page, 'submission-with-files');
@@ -757,6 +757,7 @@ async function screenshotsOfMainPages() {
   const student = await newActor('student-again');
   await signIn(student.page, STUDENT);
   const studentPages = [
+    ['home-student', '/home'],
     ['catalog', '/courses'],
     ['course-student', `/courses/${state.courseId}`],
     ['material', state.materialPath],
@@ -781,6 +782,7 @@ async function screenshotsOfMainPages() {
 
   const { page } = state.teacher;
   const teacherPages = [
+    ['home-teacher', '/home'],
     ['course-teacher', `/courses/${state.courseId}`],
     ['assignments', `/grading/courses/${state.courseId}`],
     ['assignment-teacher', state.assignmentPath],
