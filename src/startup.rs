@@ -270,8 +270,7 @@ impl Application {
                 app = app.configure(|cfg| course_service::configure(cfg, state.clone(), courses_identity.clone()));
                 app = app.route(
                     "/",
-                    web::get()
-                        .to(|| async { HttpResponse::SeeOther().insert_header(("location", "/home")).finish() }),
+                    web::get().to(|| async { HttpResponse::SeeOther().insert_header(("location", "/home")).finish() }),
                 );
             }
             if let Some(state) = &grading_data {

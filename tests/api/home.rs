@@ -20,7 +20,8 @@ fn rfc3339(t: time::OffsetDateTime) -> String {
 
 /// GET a page with the access cookie, expecting 200.
 async fn page(app: &TestApp, who: &Actor, path: &str) -> String {
-    let resp = app.api.get(app.url(path)).header("cookie", format!("lectern_at={}", who.access_token)).send().await.unwrap();
+    let resp =
+        app.api.get(app.url(path)).header("cookie", format!("lectern_at={}", who.access_token)).send().await.unwrap();
     assert_eq!(resp.status(), 200, "GET {path}");
     resp.text().await.unwrap()
 }
@@ -225,7 +226,9 @@ async fn the_grading_page_links_the_previous_and_next_ungraded(backend: Backend)
     assert!(html.contains("No other attempt here awaits a grade."));
     // The plain "Save grade" stays on the attempt.
     let (html, _) = browser.page(&at(&q.kim)).await;
-    let resp = browser.post_form(&format!("{}/grade", at(&q.kim)), &[("csrf_token", &csrf_token(&html)), ("score", "9")]).await;
+    let resp = browser
+        .post_form(&format!("{}/grade", at(&q.kim)), &[("csrf_token", &csrf_token(&html)), ("score", "9")])
+        .await;
     assert_eq!(location(&resp), format!("{}?graded=1", at(&q.kim)));
 }
 
@@ -257,10 +260,10 @@ async fn the_students_home_lists_work_due_soon_with_its_state(backend: Backend) 
     grade(app, t, &quiz, 8.0).await;
 
     let html = page(app, &cast.enrolled, "/home").await;
-    let row = |title: &str| {
-        html.split("<tr>").find(|r| r.contains(title)).map(str::to_owned).unwrap_or_default()
-    };
-    assert!(row("Soon essay").contains("submitted") && row("Soon essay").contains(&format!("/grading/submissions/{essay}")));
+    let row = |title: &str| html.split("<tr>").find(|r| r.contains(title)).map(str::to_owned).unwrap_or_default();
+    assert!(
+        row("Soon essay").contains("submitted") && row("Soon essay").contains(&format!("/grading/submissions/{essay}"))
+    );
     assert!(row("Soon essay").contains("(in 2 days)"), "{}", row("Soon essay"));
     assert!(row("Graded quiz").contains("submitted"), "graded but not released: shown as submitted");
     assert!(!html.contains("8 / 10"), "an unreleased grade never shows: {html}");
@@ -275,7 +278,8 @@ async fn the_students_home_lists_work_due_soon_with_its_state(backend: Backend) 
     assert!(pos("Late lab") < pos("Soon essay") && pos("Soon essay") < pos("Graded quiz"));
 
     // Released: the state shows the grade, and it is among the recent grades.
-    let resp = app.post_json(&format!("/api/grading/assignments/{graded}/release"), Some(&t.access_token), &json!({})).await;
+    let resp =
+        app.post_json(&format!("/api/grading/assignments/{graded}/release"), Some(&t.access_token), &json!({})).await;
     assert_eq!(resp.status(), 200);
     let html = page(app, &cast.enrolled, "/home").await;
     let quiz_row = html.split("<tr>").find(|r| r.contains("Graded quiz") && r.contains("badge")).unwrap();
@@ -300,7 +304,10 @@ async fn anonymous_visitors_are_sent_to_sign_in_from_home(backend: Backend) {
     let mut browser = Browser::new(app);
     let (_, token) = browser.page("/auth/sign-in").await;
     let resp = browser
-        .post_form("/auth/sign-in", &[("csrf_token", &token), ("email", "ada@example.org"), ("password", TEACHER_PASSWORD)])
+        .post_form(
+            "/auth/sign-in",
+            &[("csrf_token", &token), ("email", "ada@example.org"), ("password", TEACHER_PASSWORD)],
+        )
         .await;
     assert_eq!(location(&resp), "/home");
     let (html, _) = browser.page("/home").await;

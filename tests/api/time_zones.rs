@@ -69,6 +69,8 @@ async fn the_account_page_sets_the_time_zone(backend: Backend) {
     set_zone(&mut browser, "asia/kolkata").await;
     let (html, _) = browser.page("/auth/sessions").await;
     assert!(html.contains("<option value=\"Asia/Kolkata\" selected>"));
+    let (token, _) = browser.page("/auth/token").await;
+    assert!(token.contains("Issued at Sat 28 Nov 2026, 14:30 IST."), "your token's times too: {token}");
     // The JSON API is unchanged: UTC RFC 3339.
     let me: Value = cast.app.get("/api/auth/sessions", Some(&cast.teacher.access_token)).await.json().await.unwrap();
     assert!(me.to_string().contains("2026-11-28T09:00:00Z"), "{me}");
@@ -178,12 +180,8 @@ async fn due_dates_typed_in_a_zone_are_stored_in_utc(backend: Backend) {
         )
         .await;
     assert_eq!(resp.status(), 303);
-    let ext: Value = app
-        .get(&format!("/api{page_path}/extensions"), Some(&cast.teacher.access_token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let ext: Value =
+        app.get(&format!("/api{page_path}/extensions"), Some(&cast.teacher.access_token)).await.json().await.unwrap();
     assert!(ext.to_string().contains("2026-12-10T08:00:00Z"), "{ext}");
     // And the page shows it back in Paris time.
     let (html, _) = ada.page(&page_path).await;

@@ -744,6 +744,49 @@ async function forgedFormsAreRefused() {
   expect(summary === COURSE.summary, `the summary is unchanged: “${summary}”`);
 }
 
+/**
+ * Homes: an assignment due in three days is on the student's home as "not submitted", then
+ * "submitted"; the attempt is in the teacher's queue, which links to its grading page, where the
+ * grading queue's links are. Left ungraded, so the homes' screenshots show a row each.
+ */
+async function homesShowWhatWaits() {
+  const { page } = state.teacher;
+  const title = 'Error bounds';
+  const due = new Date((await clockNow()).getTime() + 3 * 24 * 60 * 60 * 1000);
+  await visit(page, `/grading/courses/${state.courseId}`);
+  let resp = await submitForm(page, `form[action="/grading/courses/${state.courseId}/assignments"]`, {
+    title,
+    due_at: localInput(due),
+    max_points: '5',
+  });
+  await expectOk(resp, page, 'creating an assignment due in three days');
+  const assignmentPath = new URL(page.url()).pathname;
+
+  const student = await newActor('student-home');
+  await signIn(student.page, STUDENT);
+  expect(pathOf(student.page) === '/home', `signing in lands on the home, not ${pathOf(student.page)}`);
+  const dueRow = student.page.locator('table.due tbody tr', { hasText: title });
+  expect((await dueRow.innerText()).includes('not submitted'), `the home lists “${title}” as not submitted`);
+  expect((await dueRow.innerText()).includes('(in 3 days)'), `the due date says how far away it is: ${await dueRow.innerText()}`);
+  await dueRow.getByRole('link', { name: title }).click();
+  await student.page.waitForURL(`**${assignmentPath}`);
+  resp = await submitForm(student.page, `form[action="${assignmentPath}/submissions"]`, { body: 'Bounded by 2^-52.' });
+  await expectOk(resp, student.page, 'handing in from the home');
+  const attemptPath = new URL(student.page.url()).pathname;
+  await student.page.locator('header nav').getByRole('link', { name: 'Home' }).click();
+  await student.page.waitForURL('**/home');
+  expect((await dueRow.innerText()).includes('submitted') && !(await dueRow.innerText()).includes('not submitted'), 'now submitted');
+  await student.context.close();
+
+  await page.locator('header nav').getByRole('link', { name: 'Home' }).click();
+  await page.waitForURL('**/home');
+  const queued = page.locator('table.queue tbody tr', { hasText: title });
+  expect((await queued.innerText()).includes(STUDENT.name), `the queue lists ${STUDENT.name}'s attempt at “${title}”`);
+  await queued.getByRole('link', { name: 'Grade attempt 1' }).click();
+  await page.waitForURL(`**${attemptPath}`);
+  expect(await page.locator('nav.queue-nav').count(), 'the grading page has the grading queue links');
+}
+
 /** Journey 5: each main page at desktop and phone size, saved as artifacts; none overflows on a phone. */
 async function screenshotsOfMainPages() {
   const anon = await newActor('anonymous');
@@ -816,6 +859,7 @@ const journeys = [
   { name: 'coursework: a co-teacher adds a grader; extension, penalty and cut-off; the grader grades files; the zip; the audit trail', run: courseworkWithStaffDeadlinesAndFiles },
   { name: 'an expired access cookie is refreshed transparently (page, form post, two tabs at once)', run: expiredCookieIsRefreshed },
   { name: 'forms without their CSRF token or from another origin are refused and change nothing', run: forgedFormsAreRefused },
+  { name: 'homes: the student sees work due soon and hands it in, the teacher finds it in the grading queue', run: homesShowWhatWaits },
   { name: 'screenshots of each main page at desktop and phone size, no sideways overflow', run: screenshotsOfMainPages },
 ];
 

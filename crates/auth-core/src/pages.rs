@@ -326,9 +326,7 @@ pub async fn sessions(
 ) -> Result<HttpResponse, PageError> {
     let flash = match (query.ended, query.revoked, query.zone) {
         (Some(_), _, _) => Some("That session is signed out.".to_owned()),
-        (None, Some(_), _) => {
-            Some("The application is disconnected: it must ask you again to sign you in.".to_owned())
-        }
+        (None, Some(_), _) => Some("The application is disconnected: it must ask you again to sign you in.".to_owned()),
         (None, None, Some(_)) => Some("Your time zone is saved: times are shown in it.".to_owned()),
         (None, None, None) => None,
     };
@@ -417,14 +415,18 @@ fn pretty_segment(segment: &str) -> String {
         .unwrap_or_default()
 }
 
-fn when(secs: Option<i64>) -> String {
+/// A claim's time (seconds since the epoch) as the reader reads it, in their zone.
+fn when(fmt: &lectern_common::timefmt::TimeFmt, secs: Option<i64>) -> String {
     secs.and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .map(|t| fmt.text(lectern_common::db::to_db_time(t)))
         .unwrap_or_default()
 }
 
 /// "Your token": the caller's own access token, decoded and explained.
-pub async fn token(req: HttpRequest, user: PageUser) -> Result<HttpResponse, PageError> {
+pub async fn token(req: HttpRequest, state: web::Data<AuthState>, user: PageUser) -> Result<HttpResponse, PageError> {
+    let id = user.id;
+    let zone = state.db.run(move |conn| lectern_common::timefmt::zone_of(conn, id).map_err(AuthError::from)).await?;
+    let ctx = user.ctx(&req).with_times(zone, state.now());
     let raw = identity(&req)
         .ok()
         .and_then(|id| req.cookie(id.cookies.access))
@@ -453,18 +455,18 @@ pub async fn token(req: HttpRequest, user: PageUser) -> Result<HttpResponse, Pag
             value: text("aud"),
             meaning: "Audience: the services this token is meant for.".into(),
         },
-        ClaimView { name: "iat", value: text("iat"), meaning: format!("Issued at {}.", when(claims["iat"].as_i64())) },
+        ClaimView { name: "iat", value: text("iat"), meaning: format!("Issued at {}.", when(&ctx.tz, claims["iat"].as_i64())) },
         ClaimView {
             name: "nbf",
             value: text("nbf"),
-            meaning: format!("Not valid before {}.", when(claims["nbf"].as_i64())),
+            meaning: format!("Not valid before {}.", when(&ctx.tz, claims["nbf"].as_i64())),
         },
         ClaimView {
             name: "exp",
             value: text("exp"),
             meaning: format!(
                 "Expires at {}; your browser then gets a fresh one with its refresh token.",
-                when(claims["exp"].as_i64())
+                when(&ctx.tz, claims["exp"].as_i64())
             ),
         },
         ClaimView { name: "jti", value: text("jti"), meaning: "A unique id for this one token.".into() },
@@ -483,7 +485,7 @@ pub async fn token(req: HttpRequest, user: PageUser) -> Result<HttpResponse, Pag
         ClaimView { name: "name", value: text("name"), meaning: "Your display name.".into() },
     ];
     let page = TokenPage {
-        ctx: user.ctx(&req),
+        ctx,
         header_json: pretty_segment(h),
         claims_json: pretty_segment(p),
         claims: rows,

@@ -2,10 +2,10 @@
 //! bodies, feedback, due dates, attempt limits and idempotency keys. Each type has one
 //! constructor, which answers 422 naming the field.
 
-use lectern_common::timefmt::{LocalTimeError, Zone};
 use crate::error::GradingError;
 use crate::views::AssignmentInput;
 use lectern_common::db::to_db_time;
+use lectern_common::timefmt::{LocalTimeError, Zone};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::PrimitiveDateTime;
@@ -469,7 +469,10 @@ mod tests {
         assert!(DueAt::parse("2026-12-01 17:00").is_err());
         assert!(DueAt::parse("tomorrow").is_err());
         let utc = Zone::utc();
-        assert_eq!(DueAt::parse_form("2026-12-01T17:00", &utc).unwrap().get(), time::macros::datetime!(2026-12-01 17:00:00));
+        assert_eq!(
+            DueAt::parse_form("2026-12-01T17:00", &utc).unwrap().get(),
+            time::macros::datetime!(2026-12-01 17:00:00)
+        );
     }
 
     #[test]

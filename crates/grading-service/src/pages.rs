@@ -26,8 +26,8 @@ use lectern_common::ids::{AssignmentId, CourseId, FileId, SubmissionId, UserId};
 use lectern_common::page::{render, see_other};
 use lectern_common::pagination::{PageParams, Paginated, Pagination};
 use lectern_common::problem::PageError;
-use lectern_common::{Identity, PageCtx, PageStudent, PageTeacher, PageUser, Student, Teacher};
 use lectern_common::timefmt::Zone;
+use lectern_common::{Identity, PageCtx, PageStudent, PageTeacher, PageUser, Student, Teacher};
 use serde::Deserialize;
 use token_claims::Role;
 

@@ -1,9 +1,9 @@
 //! Queries on assignments, submissions, grades, their history and idempotency keys. Each
 //! returns the database's answer honestly; `access.rs` and `service.rs` give it meaning.
 
+use course_service::access::staff_courses;
 use course_service::views::PersonRef;
 use diesel::dsl::{exists, not};
-use course_service::access::staff_courses;
 use diesel::prelude::*;
 use lectern_common::db::{DbConnection, MultiBackend};
 use lectern_common::ids::{AssignmentId, CourseId, FileId, GradeId, SubmissionId, UserId};
@@ -726,8 +726,7 @@ pub(crate) fn due_from(conn: &mut DbConnection, student: UserId, from: Primitive
     assignments::table
         .inner_join(courses::table)
         .left_join(
-            extensions::table
-                .on(extensions::assignment_id.eq(assignments::id).and(extensions::student_id.eq(student))),
+            extensions::table.on(extensions::assignment_id.eq(assignments::id).and(extensions::student_id.eq(student))),
         )
         .filter(assignments::course_id.eq_any(enrolled))
         .filter(assignments::due_at.ge(from).or(extensions::due_at.nullable().ge(from)))

@@ -116,11 +116,8 @@ pub fn remove(
 }
 
 /// The audit page's course, entries and the reader's time zone.
-pub type AuditPageView = (
-    crate::views::CourseView,
-    lectern_common::pagination::Paginated<audit::AuditEntry>,
-    lectern_common::timefmt::Zone,
-);
+pub type AuditPageView =
+    (crate::views::CourseView, lectern_common::pagination::Paginated<audit::AuditEntry>, lectern_common::timefmt::Zone);
 
 impl CourseState {
     /// The course's staff (its staff: teachers and graders).

@@ -39,9 +39,16 @@ pub struct TeacherHome {
 pub enum DueState {
     NotSubmitted,
     /// Handed in (the latest attempt), not graded, or graded but not released.
-    Submitted { submission_id: SubmissionId, attempt: i32 },
+    Submitted {
+        submission_id: SubmissionId,
+        attempt: i32,
+    },
     /// Graded and released: the score that counts (after any late penalty) out of the maximum.
-    Graded { submission_id: SubmissionId, final_score: Points, max_points: Points },
+    Graded {
+        submission_id: SubmissionId,
+        final_score: Points,
+        max_points: Points,
+    },
 }
 
 /// One assignment on a student's home.

@@ -366,8 +366,7 @@ impl GradingState {
                 let (grade, history) = match &access {
                     SubmissionAccess::Grader(g) => {
                         let first = Pagination { page: 1, per_page: 100 };
-                        let history =
-                            if for_page { store::history_of(conn, g.row.id, first)?.0 } else { Vec::new() };
+                        let history = if for_page { store::history_of(conn, g.row.id, first)?.0 } else { Vec::new() };
                         (store::grade_of(conn, id)?, history)
                     }
                     SubmissionAccess::Owner(o) if o.assignment.grades_released => {
