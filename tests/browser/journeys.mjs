@@ -412,6 +412,14 @@ async function teacherGradesAndReleases() {
   expect(bars.some((b) => b.h > 0 && b.w > 0), `at least one bar is drawn with a size: ${JSON.stringify(bars)}`);
   const box = await chart.boundingBox();
   expect(box && box.width > 50 && box.height > 30, `the chart is visible on the page: ${JSON.stringify(box)}`);
+  // The chart's numbers as a table, behind a disclosure: the one score of 9 is in the last row.
+  const numbers = page.locator('figure.chart details.chart-data');
+  expect(!(await numbers.locator('table').isVisible()), "the chart's table is folded away at first");
+  await numbers.locator('summary').click();
+  const rows = await numbers.locator('tbody tr').allInnerTexts();
+  expect(rows.length === bars.length, `one row per bar: ${rows.length} rows, ${bars.length} bars`);
+  expect(/^90% to 100%\s+1$/.test(rows.at(-1).trim()), `the last row counts the score of 9: “${rows.at(-1)}”`);
+  expect(rows.slice(0, -1).every((r) => /\s0$/.test(r.trim())), `no other score: ${rows.join(' | ')}`);
 
   const [download] = await Promise.all([
     page.waitForEvent('download'),
