@@ -3,8 +3,8 @@
 // WCAG 2.0, 2.1 and 2.2 A and AA rules. No rule is disabled.
 //
 // It is automatic: `watch(context)` makes every action that can take a tab to another page
-// (`goto`, `reload`, `goBack`, `goForward`, a locator's `click`, `dblclick`, `tap` or `press`, and
-// `page.keyboard.press`) first check the page the tab shows, and closing the context check the
+// (`goto`, `reload`, `goBack`, `goForward`, a click, double click, tap or key press on a locator or
+// a page, and `page.keyboard.press`) first check the page the tab shows, and closing the context check the
 // pages it still shows; `checkPages(contexts)` checks the pages open when a journey ends. So a page
 // is checked whichever way the journey reached it and however it leaves it, and a page added later
 // needs no line of its own. A page whose markup has the structure of one already checked (see
@@ -66,7 +66,7 @@ export class AccessibilityWatch {
     this.rules = new Map(); // rule id -> how many violations of it were found
   }
 
-  /** Makes each tab of `context` (it has one already) check its page before any action that can leave it. */
+  /** Makes each tab of `context`, open now or later, check its page before any action that can leave it. */
   watch(context) {
     const watch = this;
     const before = (page, what, original) =>
@@ -74,16 +74,16 @@ export class AccessibilityWatch {
         await watch.check(page(this), `before ${what}`);
         return original.apply(this, args);
       };
-    // Locators belong to every page: their prototype is patched once, for all contexts.
-    const [first] = context.pages();
-    if (!first) throw new Error('watch(context) needs the context to have a tab already');
-    const locator = Object.getPrototypeOf(first.locator('body'));
-    if (!locator.__a11yChecked) {
-      for (const name of ['click', 'dblclick', 'tap', 'press']) locator[name] = before((l) => l.page(), name, locator[name]);
-      locator.__a11yChecked = true;
-    }
     const instrument = (page) => {
-      for (const name of ['goto', 'reload', 'goBack', 'goForward']) page[name] = before(() => page, name, page[name]);
+      // Locators belong to every page: their prototype is patched once, for all contexts.
+      const locator = Object.getPrototypeOf(page.locator('body'));
+      if (!locator.__a11yChecked) {
+        for (const name of ['click', 'dblclick', 'tap', 'press']) locator[name] = before((l) => l.page(), name, locator[name]);
+        locator.__a11yChecked = true;
+      }
+      for (const name of ['goto', 'reload', 'goBack', 'goForward', 'click', 'press', 'tap', 'dblclick']) {
+        page[name] = before(() => page, name, page[name]);
+      }
       page.keyboard.press = before(() => page, 'a key', page.keyboard.press);
     };
     context.pages().forEach(instrument);
