@@ -103,8 +103,12 @@ export class AccessibilityWatch {
     }
   }
 
-  /** Runs axe on `page` at every size, unless it is another origin's or was checked as it is. */
-  async check(page, when) {
+  /**
+   * Runs axe on `page` at every size, unless it is another origin's or was checked as it is.
+   * `state` names what the markup does not show (a focused element), so that such a state of a
+   * page is checked once on its own.
+   */
+  async check(page, when, { state = '' } = {}) {
     let at = page.url();
     if (page.isClosed() || !at.startsWith(`${this.origin}/`)) return;
     try {
@@ -114,7 +118,7 @@ export class AccessibilityWatch {
       await page.waitForLoadState('load', { timeout: 10_000 });
       at = page.url();
       if (!at.startsWith(`${this.origin}/`)) return;
-      const key = markupKey(await page.content());
+      const key = `${markupKey(await page.content())}${state}`;
       if (this.seen.has(key)) {
         this.repeats += 1;
         return;

@@ -545,6 +545,8 @@ async function skipToMain(page) {
   const f = await focused(page);
   expect(f.tag === 'a' && f.name === 'Skip to main content' && f.href === '#main', `on ${pathOf(page)} the first Tab should reach “Skip to main content”, it reached ${f.describe}`);
   expectVisibleFocus(f, `the skip link on ${pathOf(page)}`);
+  // Shown, it covers nothing: axe-core checks the page in this state too (target size, overlap).
+  await a11y.check(page, 'with its skip link focused', { state: 'skip link focused' });
   await page.keyboard.press('Enter');
   const m = await focused(page);
   expect(m.tag === 'main' && m.id === 'main', `on ${pathOf(page)}, Enter on the skip link should move the focus to <main id=main>, it is on ${m.describe}`);
