@@ -1,8 +1,10 @@
 //! The browser journeys (issue 6) in real Chromium: this test starts Lectern on SQLite with a
 //! teacher, serves a test-only control server that moves the app's clock (so an access cookie
 //! expires without sleeping), and runs `tests/browser/journeys.mjs`, a Playwright script driving
-//! Debian's Chromium through the pages as a student and a teacher. Screenshots of every main
-//! page land in `artifacts/screenshots/`.
+//! Debian's Chromium through the pages as a student and a teacher, one of them by keyboard only.
+//! axe-core checks every page they show at both sizes (`tests/browser/a11y.mjs`): a WCAG 2.0, 2.1
+//! or 2.2 A or AA violation fails the journey. Screenshots of every main page land in
+//! `artifacts/screenshots/`.
 //!
 //! Needs Node.js, `/usr/bin/chromium` and the packages of `tests/browser`, which `cargo xtask test`
 //! installs. Without them the test fails and says so; it never skips.
@@ -17,8 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use token_claims::{Clock, ManualClock};
 
-/// The journeys take well under a minute; past this the browser is stuck.
-const JOURNEYS_TIMEOUT: Duration = Duration::from_secs(300);
+/// The journeys, with axe-core checking each page at two sizes, take two to four minutes on a
+/// busy machine; past this the browser is stuck.
+const JOURNEYS_TIMEOUT: Duration = Duration::from_secs(600);
 
 const TEACHER_NAME: &str = "Ada Lovelace";
 const TEACHER_EMAIL: &str = "ada.lovelace@example.org";
@@ -76,10 +79,12 @@ fn check_installed(script_dir: &Path, chromium: &str) {
                    `apt-get install -y chromium nodejs npm` and `npm ci --prefix tests/browser`";
     let node = Command::new("node").arg("--version").output();
     assert!(node.is_ok_and(|o| o.status.success()), "the browser tests need Node.js (`node` on PATH); {install}");
-    assert!(
-        script_dir.join("node_modules/playwright-core/package.json").is_file(),
-        "the browser tests need tests/browser/node_modules/playwright-core; {install}"
-    );
+    for package in ["playwright-core", "@axe-core/playwright", "axe-core"] {
+        assert!(
+            script_dir.join("node_modules").join(package).join("package.json").is_file(),
+            "the browser tests need tests/browser/node_modules/{package}; {install}"
+        );
+    }
     assert!(Path::new(chromium).is_file(), "the browser tests need Chromium at {chromium}; {install}");
 }
 

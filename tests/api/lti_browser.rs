@@ -30,7 +30,8 @@ const ASSIGNMENT: &str = "Quiz 1";
 
 fn check_installed(dir: &Path, chromium: &str) {
     let install = "run `cargo xtask test` (it installs them), or by hand: `apt-get install -y chromium nodejs npm \
-                   python3 python3-venv`, `npm ci --prefix tests/lti`, `python3 -m venv tests/lti/.venv` and \
+                   python3 python3-venv`, `npm ci --prefix tests/lti`, `npm ci --prefix tests/browser`, \
+                   `python3 -m venv tests/lti/.venv` and \
                    `tests/lti/.venv/bin/pip install -r tests/lti/requirements.txt`";
     let node = Command::new("node").arg("--version").output();
     assert!(node.is_ok_and(|o| o.status.success()), "the LTI journey needs Node.js; {install}");
@@ -38,6 +39,8 @@ fn check_installed(dir: &Path, chromium: &str) {
         dir.join("node_modules/playwright-core/package.json").is_file(),
         "the LTI journey needs tests/lti/node_modules/playwright-core; {install}"
     );
+    let axe = dir.join("../browser/node_modules/@axe-core/playwright/package.json");
+    assert!(axe.is_file(), "the LTI journey checks pages with tests/browser's axe-core; {install}");
     let python = dir.join(".venv/bin/python");
     let imports = Command::new(&python).args(["-c", "import pylti1p3, flask"]).output();
     assert!(

@@ -8,6 +8,7 @@ mod load;
 mod own_postgres;
 
 mod access_matrix;
+mod accessibility;
 mod audit;
 mod auth;
 mod backup;

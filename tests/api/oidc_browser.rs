@@ -23,7 +23,7 @@ const STUDENT_EMAIL: &str = "mary.somerville@example.org";
 
 fn check_installed(dir: &Path, chromium: &str) {
     let install = "run `cargo xtask test` (it installs them), or by hand: \
-                   `apt-get install -y chromium nodejs npm` and `npm ci --prefix tests/oidc`";
+                   `apt-get install -y chromium nodejs npm`, `npm ci --prefix tests/oidc` and `npm ci --prefix tests/browser`";
     let node = Command::new("node").arg("--version").output();
     assert!(node.is_ok_and(|o| o.status.success()), "the OpenID Connect journey needs Node.js; {install}");
     for package in ["openid-client", "playwright-core"] {
@@ -32,6 +32,8 @@ fn check_installed(dir: &Path, chromium: &str) {
             "the OpenID Connect journey needs tests/oidc/node_modules/{package}; {install}"
         );
     }
+    let axe = dir.join("../browser/node_modules/@axe-core/playwright/package.json");
+    assert!(axe.is_file(), "the OpenID Connect journey checks pages with tests/browser's axe-core; {install}");
     assert!(Path::new(chromium).is_file(), "the OpenID Connect journey needs Chromium at {chromium}; {install}");
 }
 

@@ -16,6 +16,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { AccessibilityWatch } from './a11y.mjs';
 
 // ---- settings --------------------------------------------------------------------------------
 
@@ -40,6 +41,8 @@ const STUDENT = { email: 'mary.somerville@example.org', name: 'Mary Somerville',
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
+// Every Lectern page a journey shows is checked with axe-core at both sizes (a11y.mjs).
+const a11y = new AccessibilityWatch({ origin: new URL(BASE).origin, sizes: { desktop: DESKTOP, phone: PHONE } });
 // The access token lives 15 minutes (30 s leeway): 16 minutes later it has expired.
 const PAST_EXPIRY_SECS = 16 * 60;
 
@@ -243,6 +246,7 @@ async function newActor(who) {
   context.on('close', () => open.delete(who));
   open.set(who, context);
   const page = await context.newPage();
+  a11y.watch(context);
   return { context, page };
 }
 
@@ -408,6 +412,14 @@ async function teacherGradesAndReleases() {
   expect(bars.some((b) => b.h > 0 && b.w > 0), `at least one bar is drawn with a size: ${JSON.stringify(bars)}`);
   const box = await chart.boundingBox();
   expect(box && box.width > 50 && box.height > 30, `the chart is visible on the page: ${JSON.stringify(box)}`);
+  // The chart's numbers as a table, behind a disclosure: the one score of 9 is in the last row.
+  const numbers = page.locator('figure.chart details.chart-data');
+  expect(!(await numbers.locator('table').isVisible()), "the chart's table is folded away at first");
+  await numbers.locator('summary').click();
+  const rows = await numbers.locator('tbody tr').allInnerTexts();
+  expect(rows.length === bars.length, `one row per bar: ${rows.length} rows, ${bars.length} bars`);
+  expect(/^90% to 100%\s+1$/.test(rows.at(-1).trim()), `the last row counts the score of 9: “${rows.at(-1)}”`);
+  expect(rows.slice(0, -1).every((r) => /\s0$/.test(r.trim())), `no other score: ${rows.join(' | ')}`);
 
   const [download] = await Promise.all([
     page.waitForEvent('download'),
@@ -450,6 +462,157 @@ async function studentReadsGradeAndSignsOut() {
   expect(pathOf(page).startsWith('/auth/sign-in?next='), `a signed-out student is sent to sign in, not ${pathOf(page)}`);
   await state.student.context.close();
   state.student = null;
+}
+
+// ---- the keyboard -----------------------------------------------------------------------------
+
+/**
+ * What has the keyboard focus: its tag, id, name (label, text or aria-label), whether it is on
+ * screen, and its focus ring: outline style and width, and the contrast of the outline's colour
+ * against the background it is drawn on (the nearest ancestor with an opaque background).
+ */
+async function focused(page) {
+  return page.evaluate(() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return { tag: 'body', id: '', name: '', describe: '<body>' };
+    const rgb = (c) => (c.match(/[\d.]+/g) ?? []).map(Number);
+    const luminance = ([r, g, b]) => {
+      const lin = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+    };
+    let behind = [255, 255, 255];
+    for (let a = e.parentElement; a; a = a.parentElement) {
+      const c = rgb(getComputedStyle(a).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] === 1)) {
+        behind = c.slice(0, 3);
+        break;
+      }
+    }
+    const s = getComputedStyle(e);
+    const [l1, l2] = [luminance(rgb(s.outlineColor).slice(0, 3)), luminance(behind)].sort((x, y) => y - x);
+    const r = e.getBoundingClientRect();
+    const label = e.labels?.[0]?.innerText?.trim() ?? '';
+    const name = (e.getAttribute('aria-label') || label || e.innerText || e.value || '').trim();
+    return {
+      tag: e.tagName.toLowerCase(),
+      type: e.getAttribute('type') ?? '',
+      id: e.id,
+      name,
+      label,
+      href: e.getAttribute('href') ?? '',
+      outline: s.outlineStyle,
+      outlineWidth: parseFloat(s.outlineWidth),
+      contrast: (l1 + 0.05) / (l2 + 0.05),
+      onScreen: r.width >= 1 && r.height >= 1 && r.bottom > 0 && r.right > 0 && r.top < innerHeight && r.left < innerWidth,
+      describe: `<${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}> “${name.slice(0, 60)}”`,
+    };
+  });
+}
+
+/** A keyboard stop is visible: on screen, with a solid outline of at least 2px and 3:1 contrast. */
+function expectVisibleFocus(f, where) {
+  expect(f.tag !== 'body', `${where}: Tab should focus something, the focus is on the body`);
+  expect(f.onScreen, `${where}: the focused ${f.describe} is not on screen`);
+  expect(f.outline !== 'none' && f.outlineWidth >= 2, `${where}: the focused ${f.describe} shows no focus ring (outline ${f.outline} ${f.outlineWidth}px)`);
+  expect(f.contrast >= 3, `${where}: the focus ring of ${f.describe} has contrast ${f.contrast.toFixed(2)}:1 against its background, under 3:1`);
+}
+
+/** Presses Tab until `want(focused)` holds, checking that every stop on the way shows its focus. */
+async function tabTo(page, want, what, limit = 40) {
+  const stops = [];
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press('Tab');
+    const f = await focused(page);
+    expectVisibleFocus(f, `on ${pathOf(page)}, Tab ${i + 1}`);
+    stops.push(f.describe);
+    if (want(f)) return f;
+  }
+  throw new Failure(`on ${pathOf(page)}, ${limit} presses of Tab never reached ${what}; the stops were: ${stops.join(', ')}`);
+}
+
+/** Presses Enter on what has the focus and waits for the page it leads to (a new one, even at the same URL). */
+async function enterTo(page, urlMatches) {
+  const [resp] = await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  expect(resp && resp.status() === 200, `Enter on ${pathOf(page)} should load a page, got ${resp?.status()}`);
+  expect(urlMatches(new URL(page.url())), `Enter led to ${pathOf(page)}, not the page expected`);
+}
+
+/** The first Tab on a page reaches the skip link, shown while focused; Enter moves the focus to main. */
+async function skipToMain(page) {
+  const hidden = await page.locator('a.skip-link').boundingBox();
+  expect(hidden && hidden.y + hidden.height <= 0, `on ${pathOf(page)} the skip link is out of sight until focused: ${JSON.stringify(hidden)}`);
+  await page.keyboard.press('Tab');
+  const f = await focused(page);
+  expect(f.tag === 'a' && f.name === 'Skip to main content' && f.href === '#main', `on ${pathOf(page)} the first Tab should reach “Skip to main content”, it reached ${f.describe}`);
+  expectVisibleFocus(f, `the skip link on ${pathOf(page)}`);
+  // Shown, it covers nothing: axe-core checks the page in this state too (target size, overlap).
+  await a11y.check(page, 'with its skip link focused', { state: 'skip link focused' });
+  await page.keyboard.press('Enter');
+  const m = await focused(page);
+  expect(m.tag === 'main' && m.id === 'main', `on ${pathOf(page)}, Enter on the skip link should move the focus to <main id=main>, it is on ${m.describe}`);
+}
+
+const KEYBOARD_ANSWER = 'Typed without a mouse: the root is near 1.5214.';
+
+/**
+ * Journey: a student who uses only the keyboard signs up, finds the course, enrolls with the code,
+ * opens the assignment, hands in an answer and reads the receipt: after the first page every
+ * step is Tab, Enter or typing (no click, no address typed), and each stop shows its focus.
+ */
+async function keyboardOnlyStudent() {
+  const { page } = await newActor('keyboard student');
+  const who = { name: 'Hedy Lamarr', email: 'hedy.lamarr@example.org', password: STUDENT.password };
+  await visit(page, '/auth/sign-up');
+
+  // Sign up: skip the header, then the form's fields in order; Enter in a field submits.
+  await skipToMain(page);
+  let f = await tabTo(page, (x) => x.tag === 'input' && x.label.startsWith('Name'), 'the Name field');
+  await page.keyboard.type(who.name);
+  f = await tabTo(page, (x) => x.label.startsWith('Email'), 'the Email field', 1);
+  await page.keyboard.type(who.email);
+  f = await tabTo(page, (x) => x.label.startsWith('Password'), 'the Password field', 1);
+  await page.keyboard.type(who.password);
+  await enterTo(page, (u) => u.pathname === '/courses');
+  await expectSignedInAs(page, who);
+
+  // The catalog: search, then the course's link.
+  await skipToMain(page);
+  await tabTo(page, (x) => x.tag === 'input' && x.type === 'search', 'the search field', 1);
+  await page.keyboard.type('numerical');
+  await enterTo(page, (u) => u.pathname === '/courses' && u.search.includes('q=numerical'));
+  await tabTo(page, (x) => x.tag === 'a' && x.name === COURSE.title, `the link to ${COURSE.title}`);
+  await enterTo(page, (u) => u.pathname === `/courses/${state.courseId}`);
+
+  // Enroll with the code.
+  f = await tabTo(page, (x) => x.label.startsWith('Enrollment code'), 'the enrollment code field');
+  await page.keyboard.type(state.code);
+  await enterTo(page, (u) => u.pathname === `/courses/${state.courseId}`);
+  expect(await page.getByRole('button', { name: 'Leave this course' }).count(), 'enrolled by keyboard: the course offers Leave');
+
+  // The assignment.
+  await tabTo(page, (x) => x.tag === 'a' && x.name === 'Assignments →', 'the Assignments link');
+  await enterTo(page, (u) => u.pathname === `/grading/courses/${state.courseId}`);
+  await tabTo(page, (x) => x.tag === 'a' && x.name === ASSIGNMENT.title, `the link to ${ASSIGNMENT.title}`);
+  await enterTo(page, (u) => u.pathname === state.assignmentPath);
+
+  // Hand in: the answer's field, past the file picker, the Submit button.
+  f = await tabTo(page, (x) => x.tag === 'textarea', 'the answer field');
+  expect(f.label.startsWith('Your answer'), `the first field of the hand-in form is “Your answer”, not ${f.describe}`);
+  await page.keyboard.type(KEYBOARD_ANSWER);
+  f = await tabTo(page, (x) => x.tag === 'input' && x.type === 'file', 'the file picker', 1);
+  f = await tabTo(page, (x) => x.tag === 'button', 'the Submit button', 1);
+  expect(f.name === 'Submit', `after the file picker comes the Submit button, not ${f.describe}`);
+  await enterTo(page, (u) => u.pathname.startsWith('/grading/submissions/'));
+
+  // The receipt: from the skip link straight to the page's content, which starts with it.
+  await skipToMain(page);
+  await expectText(page, 'Received: attempt 1. Your receipt is below.');
+  const hash = (await page.locator('main .receipt code.receipt-hash').innerText()).trim();
+  const expected = sha256(`lectern-receipt-v1\nbody ${sha256(KEYBOARD_ANSWER)}\n`);
+  expect(hash === expected, `the receipt reached by keyboard covers the typed answer: ${hash} should be ${expected}`);
+  const body = (await page.locator('main pre.submission-body').innerText()).trim();
+  expect(body === KEYBOARD_ANSWER, `the submitted text is what was typed: “${body}”`);
+  await page.context().close();
 }
 
 /** The app's clock as a Date (the control server prints `2026-11-28 9:00:00.0 +00:00:00`). */
@@ -856,6 +1019,7 @@ const journeys = [
   { builds: true, name: 'student signs up, finds the course, enrolls with the code, reads, submits, sees the receipt', run: studentEnrollsAndHandsIn },
   { builds: true, name: 'teacher grades and regrades, releases, opens the gradebook (chart drawn) and downloads the CSV', run: teacherGradesAndReleases },
   { builds: true, name: 'student sees the released grade, opens "your token", signs out', run: studentReadsGradeAndSignsOut },
+  { name: 'keyboard only: a student signs up, finds the course, enrolls, hands in and reads the receipt with Tab, Enter and typing', run: keyboardOnlyStudent },
   { name: 'coursework: a co-teacher adds a grader; extension, penalty and cut-off; the grader grades files; the zip; the audit trail', run: courseworkWithStaffDeadlinesAndFiles },
   { name: 'an expired access cookie is refreshed transparently (page, form post, two tabs at once)', run: expiredCookieIsRefreshed },
   { name: 'forms without their CSRF token or from another origin are refused and change nothing', run: forgedFormsAreRefused },
@@ -895,12 +1059,18 @@ async function main() {
     const t0 = Date.now();
     try {
       await run();
+      // The pages the journey left open are checked too; any violation fails the journey.
+      await a11y.checkPages(open.values());
+      const found = a11y.take();
+      expect(found.length === 0, AccessibilityWatch.describe(found));
       passed += 1;
       console.log(`ok       ${name} (${Date.now() - t0} ms)`);
     } catch (e) {
       failed += 1;
       broken ||= Boolean(builds);
-      console.log(`FAILED   ${name} (${Date.now() - t0} ms)\n${e instanceof Failure ? e.message : e.stack}`);
+      const found = a11y.take();
+      const also = found.length ? `\n${AccessibilityWatch.describe(found)}` : '';
+      console.log(`FAILED   ${name} (${Date.now() - t0} ms)\n${e instanceof Failure ? e.message : e.stack}${also}`);
       for (const [who, context] of open) {
         for (const [i, p] of context.pages().entries()) {
           const file = path.join(ARTIFACTS, `FAILED-${passed + failed}-${who}-tab${i + 1}.png`);
@@ -910,6 +1080,7 @@ async function main() {
       }
     }
   }
+  console.log(a11y.summary());
   await state.browser.close();
   const list = shots.map((s) => `${s}-desktop.png, ${s}-phone.png`).join('\n  ');
   await writeFile(path.join(ARTIFACTS, 'index.txt'), `Screenshots of Lectern's pages (desktop ${DESKTOP.width}x${DESKTOP.height}, phone ${PHONE.width}x${PHONE.height}):\n  ${list}\n`);

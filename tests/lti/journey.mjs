@@ -13,6 +13,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+// The accessibility watcher of the browser journeys (its packages are in tests/browser/node_modules).
+import { AccessibilityWatch } from '../browser/a11y.mjs';
 
 function env(name, fallback) {
   const value = process.env[name] ?? fallback;
@@ -33,6 +35,8 @@ const ARTIFACTS = env('ARTIFACTS_DIR');
 const TEACHER = { email: env('TEACHER_EMAIL'), password: env('TEACHER_PASSWORD'), name: env('TEACHER_NAME') };
 const STUDENT = { email: env('STUDENT_EMAIL'), password: env('STUDENT_PASSWORD'), name: env('STUDENT_NAME') };
 const LINK_TITLE = 'Weekly quiz';
+// Lectern's pages on the way (course, gradebook, audit trail, grades) are checked with axe-core at both sizes.
+const a11y = new AccessibilityWatch({ origin: new URL(LECTERN).origin, sizes: { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } });
 
 class Failure extends Error {}
 
@@ -96,6 +100,7 @@ const journeys = [
       const violations = watch(page);
       await page.goto(`${LECTERN}/courses/${COURSE}`);
       await shot(page, 'lti-course-tools-student');
+      await a11y.check(page, 'before the launch'); // not inside the launch's timing
       const t0 = Date.now();
       await page.locator('#tools a', { hasText: LINK_TITLE }).click();
       await page.waitForURL((u) => u.origin === TOOL && u.pathname === '/launch', { timeout: 15000 });
@@ -174,11 +179,16 @@ async function main() {
   });
   console.log(`lti journey: Chromium ${browser.version()}, Lectern at ${LECTERN}, the tool at ${TOOL}`);
   const ctx = { teacher: await browser.newContext(), student: await browser.newContext() };
+  a11y.watch(ctx.teacher);
+  a11y.watch(ctx.student);
   let failed = 0;
   for (const j of journeys) {
     const t0 = Date.now();
     try {
       await j.run(ctx);
+      await a11y.checkPages([ctx.teacher, ctx.student]);
+      const found = a11y.take();
+      expect(found.length === 0, AccessibilityWatch.describe(found));
       console.log(`ok       ${j.name} (${Date.now() - t0} ms)`);
     } catch (e) {
       failed += 1;
@@ -194,6 +204,7 @@ async function main() {
       break;
     }
   }
+  console.log(a11y.summary());
   console.log(`timings: launch (course page click to the tool's page) ${timings.launch} ms, score (click to the tool's answer) ${timings.score} ms`);
   await browser.close();
   process.exit(failed ? 1 : 0);

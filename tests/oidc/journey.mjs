@@ -14,6 +14,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+// The accessibility watcher of the browser journeys (its packages are in tests/browser/node_modules).
+import { AccessibilityWatch } from '../browser/a11y.mjs';
 import { startRelyingParty } from './relying-party.mjs';
 
 function env(name, fallback) {
@@ -32,6 +34,8 @@ const ARTIFACTS = env('ARTIFACTS_DIR');
 const CLIENTS = JSON.parse(env('CLIENTS'));
 const STUDENT = { email: env('STUDENT_EMAIL'), password: env('STUDENT_PASSWORD'), name: env('STUDENT_NAME') };
 const ROLE_CLAIM = `${LECTERN}/claims/role`;
+// Lectern's pages on the way (sign-in, consent, sessions) are checked with axe-core at both sizes.
+const a11y = new AccessibilityWatch({ origin: new URL(LECTERN).origin, sizes: { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } } });
 
 class Failure extends Error {}
 
@@ -157,6 +161,7 @@ const journeys = [
     name: 'another browser: the sign-in form itself ends at the application (form-action)',
     async run(ctx) {
       const fresh = await browser.newContext();
+      a11y.watch(fresh);
       const page = await fresh.newPage();
       const w = watch(page);
       await startSignIn(page, 'forum');
@@ -213,11 +218,15 @@ async function main() {
   });
   console.log(`oidc journey: Chromium ${browser.version()}, Lectern at ${LECTERN}, the application at ${rp.url}`);
   const ctx = { signedOut: await browser.newContext() };
+  a11y.watch(ctx.signedOut);
   let failed = 0;
   for (const j of journeys) {
     const t0 = Date.now();
     try {
       await j.run(ctx);
+      await a11y.checkPages([ctx.signedOut]);
+      const found = a11y.take();
+      expect(found.length === 0, AccessibilityWatch.describe(found));
       console.log(`ok       ${j.name} (${Date.now() - t0} ms)`);
     } catch (e) {
       failed += 1;
@@ -230,6 +239,7 @@ async function main() {
       break;
     }
   }
+  console.log(a11y.summary());
   await browser.close();
   await rp.close();
   process.exit(failed ? 1 : 0);

@@ -154,6 +154,8 @@ pub struct Bar {
     pub label_x: u32,
     pub label: String,
     pub count: usize,
+    /// The bar's range in words, for the chart's data table: "40% to under 50%", "90% to 100%".
+    pub range: String,
     /// What the bar means, for the SVG `<title>` (screen readers and hover).
     pub title: String,
 }
@@ -215,6 +217,7 @@ impl Chart {
                     label_x: x + (slot - 4) / 2,
                     label: format!("{from}"),
                     count,
+                    range: if i + 1 == BINS { format!("{from}% to {to}%") } else { format!("{from}% to under {to}%") },
                     title: format!(
                         "{count} {} scored in [{from}%, {to}%{upper} of the maximum",
                         if count == 1 { "student" } else { "students" }
@@ -268,6 +271,8 @@ mod tests {
         assert_eq!(s.median.unwrap().to_string(), "6.25");
         let counts: Vec<usize> = s.chart.bars.iter().map(|b| b.count).collect();
         assert_eq!(counts, [1, 0, 0, 0, 0, 1, 0, 1, 0, 1]);
+        let ranges: Vec<&str> = s.chart.bars.iter().map(|b| b.range.as_str()).collect();
+        assert_eq!((ranges[0], ranges[4], ranges[9]), ("0% to under 10%", "40% to under 50%", "90% to 100%"));
         let tallest = s.chart.bars.iter().map(|b| b.height).max().unwrap();
         assert_eq!(tallest, s.chart.baseline - s.chart.top);
         assert!(s.chart.bars.iter().all(|b| b.y + b.height == s.chart.baseline));
