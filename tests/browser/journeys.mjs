@@ -572,8 +572,13 @@ async function keyboardOnlyStudent() {
   await page.keyboard.type(who.email);
   f = await tabTo(page, (x) => x.label.startsWith('Password'), 'the Password field', 1);
   await page.keyboard.type(who.password);
-  await enterTo(page, (u) => u.pathname === '/courses');
+  await enterTo(page, (u) => u.pathname === '/home');
   await expectSignedInAs(page, who);
+
+  // From the home (where signing up lands) to the catalog.
+  await skipToMain(page);
+  await tabTo(page, (x) => x.tag === 'a' && x.name === 'All courses', 'the home\'s link to all courses');
+  await enterTo(page, (u) => u.pathname === '/courses');
 
   // The catalog: search, then the course's link.
   await skipToMain(page);
