@@ -455,7 +455,11 @@ pub async fn token(req: HttpRequest, state: web::Data<AuthState>, user: PageUser
             value: text("aud"),
             meaning: "Audience: the services this token is meant for.".into(),
         },
-        ClaimView { name: "iat", value: text("iat"), meaning: format!("Issued at {}.", when(&ctx.tz, claims["iat"].as_i64())) },
+        ClaimView {
+            name: "iat",
+            value: text("iat"),
+            meaning: format!("Issued at {}.", when(&ctx.tz, claims["iat"].as_i64())),
+        },
         ClaimView {
             name: "nbf",
             value: text("nbf"),
