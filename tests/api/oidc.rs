@@ -1065,7 +1065,7 @@ async fn consent_is_remembered_per_application_and_scopes_and_revocable(backend:
     let (html, _) = b.page("/auth/sessions").await;
     assert!(html.contains("Connected applications") && html.contains("School Forum"), "{html}");
     assert!(html.contains("<code>profile</code>") && !html.contains("Library"), "{html}");
-    let token = csrf_token(html.split("Connected applications").nth(1).unwrap());
+    let token = csrf_token(html.split_once("<h2 id=\"connected-applications\">").unwrap().1);
     let action = format!("/auth/oauth/connections/{}/revoke", client.id);
     assert!(html.contains(&action));
     // Someone else's form cannot revoke it (CSRF), nor can Edsger (nothing of his).
