@@ -477,7 +477,13 @@ async fn each_catalog_entry_lists_its_teachers_as_the_course_does(backend: Backe
     }
     // Algebra: Zoe, then co-teachers Mary and Ada, and Emmy as a grader; Chemistry: Zoe and Ada;
     // the draft Drafting: Zoe and Mary.
-    let staff = [(0, "mary", "teacher"), (0, "ada", "teacher"), (0, "emmy", "grader"), (2, "ada", "teacher"), (3, "mary", "teacher")];
+    let staff = [
+        (0, "mary", "teacher"),
+        (0, "ada", "teacher"),
+        (0, "emmy", "grader"),
+        (2, "ada", "teacher"),
+        (3, "mary", "teacher"),
+    ];
     for (course, who, role) in staff {
         let path = format!("/api/courses/{}/staff", ids[course]);
         let body = json!({"email": format!("{who}@example.org"), "role": role});
@@ -499,7 +505,8 @@ async fn each_catalog_entry_lists_its_teachers_as_the_course_does(backend: Backe
     let listed: Vec<Vec<String>> = items.iter().map(names).collect();
     assert_eq!(listed, [vec!["Ada", "Mary", "Zoe"], vec!["Zoe"], vec!["Ada", "Zoe"], vec!["Zoe"]]);
     for entry in items {
-        let course = catalog(format!("/api/courses/{}", entry["id"].as_str().unwrap()), grace.access_token.clone()).await;
+        let course =
+            catalog(format!("/api/courses/{}", entry["id"].as_str().unwrap()), grace.access_token.clone()).await;
         assert_eq!(course["teachers"], entry["teachers"], "the same teachers, ids and order, as the course shows");
         assert_eq!((&course["title"], &course["summary"]), (&entry["title"], &entry["summary"]));
     }

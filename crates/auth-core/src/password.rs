@@ -253,9 +253,10 @@ mod tests {
         .unwrap();
         assert_eq!(policy, ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle));
         let hasher = PasswordHasher::new().unwrap();
-        let on_pool = tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-            hasher.run(|_| thread_schedule_policy().unwrap()).await.unwrap()
-        });
+        let on_pool = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(async { hasher.run(|_| thread_schedule_policy().unwrap()).await.unwrap() });
         assert_eq!(on_pool, ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle), "the pool's own threads");
     }
 

@@ -56,7 +56,11 @@ pub fn page_weight(key: &PageKey, page: &Arc<SharedPage>) -> usize {
         })
         .sum();
     // The `Arc`'s two counters, the page, its item slots, and what the items point to.
-    key_bytes + 2 * size_of::<usize>() + size_of::<SharedPage>() + page.items.capacity() * size_of::<CourseItem>() + items
+    key_bytes
+        + 2 * size_of::<usize>()
+        + size_of::<SharedPage>()
+        + page.items.capacity() * size_of::<CourseItem>()
+        + items
 }
 
 /// What a student's enrollment set holds: a hash table of course ids (one control byte each).
@@ -165,7 +169,8 @@ mod tests {
             items: vec![course("Rust", &long_summary, &["Ada", "Grace"]), course("Go", "short", &["Rob"])],
             total: 2,
         });
-        let (w_empty, w_small, w_large) = (page_weight(&key(), &empty), page_weight(&key(), &small), page_weight(&key(), &large));
+        let (w_empty, w_small, w_large) =
+            (page_weight(&key(), &empty), page_weight(&key(), &small), page_weight(&key(), &large));
         assert!(w_empty > 0);
         assert!(w_small >= w_empty + "Rust".len() + "short".len() + "Ada".len(), "{w_small}");
         assert!(w_large >= w_small + 10_000, "{w_large}");

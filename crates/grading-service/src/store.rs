@@ -570,7 +570,8 @@ pub(crate) fn released_grades_of(
             .filter(submissions::student_id.eq(student))
             .filter(assignments::grades_released.eq(true))
     };
-    type Line = (CourseId, String, AssignmentRow, SubmissionId, i32, PrimitiveDateTime, GradeRow, Option<PrimitiveDateTime>);
+    type Line =
+        (CourseId, String, AssignmentRow, SubmissionId, i32, PrimitiveDateTime, GradeRow, Option<PrimitiveDateTime>);
     let rows: Vec<Line> = base()
         .left_join(
             extensions::table.on(extensions::assignment_id
@@ -604,7 +605,8 @@ pub(crate) fn released_grades_of(
     let items = rows
         .into_iter()
         .map(|(course_id, course_title, assignment, submission_id, attempt, submitted_at, grade, extension)| {
-            let grade = ReleasedGrade { course_id, course_title, assignment, submission_id, attempt, submitted_at, grade };
+            let grade =
+                ReleasedGrade { course_id, course_title, assignment, submission_id, attempt, submitted_at, grade };
             (grade, extension)
         })
         .collect();

@@ -171,7 +171,10 @@ fn token_of<'r>(req: &'r HttpRequest, cookie: &str) -> Result<Option<(Cow<'r, st
         }
         return Ok(Some((Cow::Borrowed(token.trim()), Source::Header)));
     }
-    Ok(req.cookie(cookie).map(|c| (Cow::<str>::Owned(c.value().to_owned()), Source::Cookie)).filter(|(t, _)| !t.is_empty()))
+    Ok(req
+        .cookie(cookie)
+        .map(|c| (Cow::<str>::Owned(c.value().to_owned()), Source::Cookie))
+        .filter(|(t, _)| !t.is_empty()))
 }
 
 fn query_has_token(query: &str) -> bool {

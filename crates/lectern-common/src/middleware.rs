@@ -27,7 +27,10 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
     (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
     (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
     (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-    (HeaderName::from_static("permissions-policy"), HeaderValue::from_static("camera=(), microphone=(), geolocation=()")),
+    (
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+    ),
 ];
 
 /// `Strict-Transport-Security` when the public URL is https: browsers then use https for a
@@ -130,18 +133,16 @@ mod tests {
     use tracing_actix_web::TracingLogger;
 
     async fn headers_of(hsts: bool, handler_sets_csp: bool) -> header::HeaderMap {
-        let app = test::init_service(
-            App::new().wrap(StandardHeaders { hsts }).wrap(TracingLogger::default()).route(
-                "/",
-                web::get().to(move || async move {
-                    let mut resp = HttpResponse::Ok();
-                    if handler_sets_csp {
-                        resp.insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"));
-                    }
-                    resp.finish()
-                }),
-            ),
-        )
+        let app = test::init_service(App::new().wrap(StandardHeaders { hsts }).wrap(TracingLogger::default()).route(
+            "/",
+            web::get().to(move || async move {
+                let mut resp = HttpResponse::Ok();
+                if handler_sets_csp {
+                    resp.insert_header((header::CONTENT_SECURITY_POLICY, "sandbox"));
+                }
+                resp.finish()
+            }),
+        ))
         .await;
         test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await.headers().clone()
     }

@@ -103,7 +103,11 @@ const ENTRY_OVERHEAD: usize = 160;
 
 /// What one cached token holds: its bytes, its claims and moka's bookkeeping.
 pub fn verified_weight(token: &str, claims: &VerifiedClaims) -> usize {
-    token.len() + std::mem::size_of::<Box<str>>() + std::mem::size_of::<VerifiedClaims>() + claims.name.capacity() + ENTRY_OVERHEAD
+    token.len()
+        + std::mem::size_of::<Box<str>>()
+        + std::mem::size_of::<VerifiedClaims>()
+        + claims.name.capacity()
+        + ENTRY_OVERHEAD
 }
 
 /// Tokens already verified, keyed on the exact token bytes, so a repeat request skips the
