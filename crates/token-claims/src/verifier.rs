@@ -125,11 +125,9 @@ struct VerifiedCache {
 
 impl VerifiedCache {
     fn new(max_bytes: u64, live: std::time::Duration) -> Self {
-        let entries = moka::sync::Cache::builder()
+        let entries = moka::sync::Cache::<Box<str>, VerifiedClaims, _>::builder()
             .max_capacity(max_bytes)
-            .weigher(|token: &Box<str>, claims: &VerifiedClaims| {
-                u32::try_from(verified_weight(token, claims)).unwrap_or(u32::MAX)
-            })
+            .weigher(|token, claims| u32::try_from(verified_weight(token, claims)).unwrap_or(u32::MAX))
             .time_to_live(live)
             .build_with_hasher(foldhash::fast::RandomState::default());
         Self { entries }
