@@ -1,7 +1,6 @@
 //! `Application::build`: connects the database, runs migrations, builds each service's state
 //! and verifier, starts the background refreshers and binds the HTTP server.
 
-use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use auth_core::{AuthSettings, AuthState, KeyRingSource};
@@ -248,9 +247,7 @@ impl Application {
         let hsts = config.cookies_secure();
         let server = HttpServer::new(move || {
             let mut app = App::new()
-                .wrap(from_fn(middleware::security_headers))
-                .wrap(middleware::hsts(hsts))
-                .wrap(from_fn(middleware::request_id))
+                .wrap(middleware::StandardHeaders { hsts })
                 .wrap(prometheus.clone())
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(metrics.clone())

@@ -20,6 +20,7 @@ on_both_backends!(
     the_catalog_copy_is_fresh_here_and_within_two_seconds_elsewhere,
     pages_and_the_api_share_one_input_rule_and_one_role_rule,
     a_caller_who_may_not_act_learns_nothing_from_a_422,
+    each_catalog_entry_lists_its_teachers_as_the_course_does,
 );
 
 async fn a_teacher_builds_a_course_and_a_student_reads_it(backend: Backend) {
@@ -457,4 +458,76 @@ async fn a_caller_who_may_not_act_learns_nothing_from_a_422(backend: Backend) {
     let draft = format!("/api/courses/{}", draft["id"].as_str().unwrap());
     let resp = app.patch_json(&draft, Some(&cast.other_teacher.access_token), &bad_course).await;
     assert_eq!(resp.status(), 404, "an unseen course stays unseen, whatever the body");
+}
+
+/// The catalog reads a page, its total and every course's teachers in one statement: each entry
+/// lists the same teachers in the same order (by name) as the course itself, graders never, and a
+/// page past the end still carries the total.
+async fn each_catalog_entry_lists_its_teachers_as_the_course_does(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let zoe = app.teacher("Zoe").await;
+    app.teacher("Ada").await;
+    app.teacher("Mary").await;
+    app.teacher("Emmy").await;
+    let grace = app.student("Grace").await;
+    let mut ids = Vec::new();
+    for (i, title) in ["Algebra", "Botany", "Chemistry", "Drafting", "Economics"].into_iter().enumerate() {
+        let course = app.create_course(&zoe, title, i != 3).await;
+        ids.push(course["id"].as_str().unwrap().to_owned());
+    }
+    // Algebra: Zoe, then co-teachers Mary and Ada, and Emmy as a grader; Chemistry: Zoe and Ada;
+    // the draft Drafting: Zoe and Mary.
+    let staff = [
+        (0, "mary", "teacher"),
+        (0, "ada", "teacher"),
+        (0, "emmy", "grader"),
+        (2, "ada", "teacher"),
+        (3, "mary", "teacher"),
+    ];
+    for (course, who, role) in staff {
+        let path = format!("/api/courses/{}/staff", ids[course]);
+        let body = json!({"email": format!("{who}@example.org"), "role": role});
+        assert_eq!(app.post_json(&path, Some(&zoe.access_token), &body).await.status(), 201);
+    }
+    let names = |entry: &Value| -> Vec<String> {
+        entry["teachers"].as_array().unwrap().iter().map(|t| t["display_name"].as_str().unwrap().to_owned()).collect()
+    };
+    let catalog = |path: String, token: String| {
+        let app = &app;
+        async move { app.get(&path, Some(&token)).await.json::<Value>().await.unwrap() }
+    };
+
+    let page = catalog("/api/courses?per_page=100".into(), grace.access_token.clone()).await;
+    assert_eq!(page["total"], 4, "the draft is not counted for a student");
+    let items = page["items"].as_array().unwrap();
+    let titles: Vec<&str> = items.iter().map(|c| c["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Algebra", "Botany", "Chemistry", "Economics"]);
+    let listed: Vec<Vec<String>> = items.iter().map(names).collect();
+    assert_eq!(listed, [vec!["Ada", "Mary", "Zoe"], vec!["Zoe"], vec!["Ada", "Zoe"], vec!["Zoe"]]);
+    for entry in items {
+        let course =
+            catalog(format!("/api/courses/{}", entry["id"].as_str().unwrap()), grace.access_token.clone()).await;
+        assert_eq!(course["teachers"], entry["teachers"], "the same teachers, ids and order, as the course shows");
+        assert_eq!((&course["title"], &course["summary"]), (&entry["title"], &entry["summary"]));
+    }
+
+    // A teacher's own draft is in their catalog, in title order, with its teachers and the total.
+    let mary = app.sign_in("mary@example.org", crate::helpers::TEACHER_PASSWORD).await;
+    let page = catalog("/api/courses?per_page=2&page=2".into(), mary.access_token.clone()).await;
+    assert_eq!(page["total"], 5, "four published courses and Mary's draft");
+    let titles: Vec<&str> = page["items"].as_array().unwrap().iter().map(|c| c["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Chemistry", "Drafting"]);
+    assert_eq!(names(&page["items"][1]), ["Mary", "Zoe"]);
+    assert_eq!(page["items"][1]["published"], false);
+
+    // A search counts its matches; a page past the end is empty but still has the total.
+    let found = catalog("/api/courses?q=RY".into(), grace.access_token.clone()).await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(names(&found["items"][0]), ["Ada", "Zoe"], "Chemistry");
+    let past = catalog("/api/courses?page=9&per_page=2".into(), grace.access_token.clone()).await;
+    assert_eq!(past["total"], 4);
+    assert_eq!(past["items"].as_array().unwrap().len(), 0);
+    let past = catalog("/api/courses?page=9&q=a".into(), mary.access_token.clone()).await;
+    assert_eq!(past["total"], 3, "Algebra, Botany and the draft Drafting");
+    assert_eq!(past["items"].as_array().unwrap().len(), 0);
 }

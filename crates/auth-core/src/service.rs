@@ -123,8 +123,17 @@ pub struct AuthState {
 
 /// How long `/api/auth/me` may answer from its copy of an account.
 const ACCOUNT_CACHE_TTL: time::Duration = time::Duration::seconds(60);
-/// How many accounts the copy holds at most.
-const ACCOUNT_CACHE_CAPACITY: u64 = 10_000;
+/// How many bytes of accounts the copy holds at most (an account weighs about 250 bytes with
+/// moka's bookkeeping: some 8,000 accounts).
+const ACCOUNT_CACHE_BYTES: u64 = 2 << 20;
+
+/// What one account copy holds.
+fn account_weight(_: &UserId, account: &Account) -> usize {
+    std::mem::size_of::<UserId>()
+        + std::mem::size_of::<Account>()
+        + account.email.capacity()
+        + account.display_name.capacity()
+}
 
 impl std::fmt::Debug for AuthState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -177,7 +186,7 @@ impl AuthState {
             revoked,
             successor_key: Arc::new(secrets.refresh_successor),
             csrf: secrets.csrf,
-            accounts: FreshCache::new(ACCOUNT_CACHE_CAPACITY, ACCOUNT_CACHE_TTL),
+            accounts: FreshCache::new(ACCOUNT_CACHE_BYTES, ACCOUNT_CACHE_TTL, account_weight),
         }
     }
 

@@ -11,7 +11,7 @@
 //! the database.
 
 use crate::store::CatalogScope;
-use crate::views::CourseItem;
+use crate::views::{CourseItem, PersonRef};
 use lectern_common::cache::{FreshCache, Ticket};
 use lectern_common::ids::{CourseId, UserId};
 use std::collections::HashSet;
@@ -20,8 +20,11 @@ use time::{Duration, OffsetDateTime};
 
 /// How long another process's write may take to show in this one's catalog.
 pub const TTL: Duration = Duration::seconds(2);
-/// How many pages, and how many students' enrollment sets, a process keeps at most.
-const CAPACITY: u64 = 4_096;
+/// How many bytes of catalog pages a process keeps at most (a page of 20 courses with their
+/// teachers weighs a few KiB).
+pub const PAGE_BYTES: u64 = 4 << 20;
+/// How many bytes of students' enrollment sets a process keeps at most.
+pub const ENROLLMENT_BYTES: u64 = 2 << 20;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PageKey {
@@ -38,6 +41,37 @@ pub struct SharedPage {
     pub total: i64,
 }
 
+/// What a page and its key hold: the courses, their texts and their teachers' names.
+pub fn page_weight(key: &PageKey, page: &Arc<SharedPage>) -> usize {
+    use std::mem::size_of;
+    let key_bytes = size_of::<PageKey>() + key.q.as_ref().map_or(0, String::capacity);
+    let items: usize = page
+        .items
+        .iter()
+        .map(|c| {
+            c.title.capacity()
+                + c.summary.capacity()
+                + c.teachers.capacity() * size_of::<PersonRef>()
+                + c.teachers.iter().map(|t| t.display_name.capacity()).sum::<usize>()
+        })
+        .sum();
+    // The `Arc`'s two counters, the page, its item slots, and what the items point to.
+    key_bytes
+        + 2 * size_of::<usize>()
+        + size_of::<SharedPage>()
+        + page.items.capacity() * size_of::<CourseItem>()
+        + items
+}
+
+/// What a student's enrollment set holds: a hash table of course ids (one control byte each).
+pub fn enrollments_weight(_: &UserId, courses: &Arc<HashSet<CourseId>>) -> usize {
+    use std::mem::size_of;
+    size_of::<UserId>()
+        + 2 * size_of::<usize>()
+        + size_of::<HashSet<CourseId>>()
+        + courses.capacity() * (size_of::<CourseId>() + 1)
+}
+
 /// Tickets for both maps, taken together before one database read.
 #[derive(Clone, Copy, Debug)]
 pub struct Tickets {
@@ -52,7 +86,10 @@ pub struct CatalogCache {
 
 impl Default for CatalogCache {
     fn default() -> Self {
-        Self { pages: FreshCache::new(CAPACITY, TTL), enrollments: FreshCache::new(CAPACITY, TTL) }
+        Self {
+            pages: FreshCache::new(PAGE_BYTES, TTL, page_weight),
+            enrollments: FreshCache::new(ENROLLMENT_BYTES, TTL, enrollments_weight),
+        }
     }
 }
 
@@ -93,6 +130,11 @@ impl CatalogCache {
     pub fn enrollments_changed(&self, student: UserId) {
         self.enrollments.invalidate(&student);
     }
+
+    /// How many bytes the kept pages weigh.
+    pub fn page_bytes(&self) -> u64 {
+        self.pages.weighed_bytes()
+    }
 }
 
 impl std::fmt::Debug for CatalogCache {
@@ -104,6 +146,63 @@ impl std::fmt::Debug for CatalogCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lectern_common::cache::ENTRY_OVERHEAD;
+
+    fn course(title: &str, summary: &str, teachers: &[&str]) -> CourseItem {
+        CourseItem {
+            id: CourseId::new(),
+            title: title.to_owned(),
+            summary: summary.to_owned(),
+            published: true,
+            teachers: teachers.iter().map(|t| PersonRef { id: UserId::new(), display_name: (*t).to_owned() }).collect(),
+            enrolled: false,
+        }
+    }
+
+    /// A page weighs at least its texts: longer summaries and more teachers weigh more.
+    #[test]
+    fn a_page_weighs_what_its_courses_hold() {
+        let empty = Arc::new(SharedPage { items: Vec::new(), total: 0 });
+        let small = Arc::new(SharedPage { items: vec![course("Rust", "short", &["Ada"])], total: 1 });
+        let long_summary = "x".repeat(10_000);
+        let large = Arc::new(SharedPage {
+            items: vec![course("Rust", &long_summary, &["Ada", "Grace"]), course("Go", "short", &["Rob"])],
+            total: 2,
+        });
+        let (w_empty, w_small, w_large) =
+            (page_weight(&key(), &empty), page_weight(&key(), &small), page_weight(&key(), &large));
+        assert!(w_empty > 0);
+        assert!(w_small >= w_empty + "Rust".len() + "short".len() + "Ada".len(), "{w_small}");
+        assert!(w_large >= w_small + 10_000, "{w_large}");
+        let searched = PageKey { q: Some("y".repeat(150)), ..key() };
+        assert!(page_weight(&searched, &empty) >= w_empty + 150, "the key's search text counts");
+    }
+
+    #[test]
+    fn an_enrollment_set_weighs_by_its_courses() {
+        let student = UserId::new();
+        let none = enrollments_weight(&student, &Arc::new(HashSet::new()));
+        let many: HashSet<CourseId> = (0..1_000).map(|_| CourseId::new()).collect();
+        let weighed = enrollments_weight(&student, &Arc::new(many));
+        assert!(weighed >= none + 1_000 * std::mem::size_of::<CourseId>(), "{weighed}");
+    }
+
+    /// Pages are kept up to the cache's bytes, however many there are: a flood of large pages
+    /// leaves the cache within [`PAGE_BYTES`].
+    #[test]
+    fn the_page_copy_is_bounded_by_bytes() {
+        let cache = CatalogCache::default();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let summary = "s".repeat(2_000);
+        let page = Arc::new(SharedPage { items: (0..20).map(|_| course("T", &summary, &["A"])).collect(), total: 20 });
+        let one = page_weight(&key(), &page) + ENTRY_OVERHEAD;
+        let fits = usize::try_from(PAGE_BYTES).unwrap() / one;
+        for n in 0..u32::try_from(fits * 3).unwrap() {
+            cache.keep_page(cache.tickets(), PageKey { page: n + 1, ..key() }, Arc::clone(&page), now);
+        }
+        assert!(cache.page_bytes() <= PAGE_BYTES, "{} bytes kept", cache.page_bytes());
+        assert!(cache.pages.len() <= fits as u64, "{} pages of {one} bytes kept", cache.pages.len());
+    }
 
     fn key() -> PageKey {
         PageKey { scope: CatalogScope::Published, q: None, page: 1, per_page: 20 }

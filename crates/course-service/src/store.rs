@@ -5,16 +5,14 @@
 use crate::access::StaffRole;
 use crate::views::PersonRef;
 use diesel::prelude::*;
-use lectern_common::db::{DbConnection, MultiBackend};
+use lectern_common::db::DbConnection;
 use lectern_common::ids::{CourseId, MaterialId, UserId};
 use lectern_common::pagination::Pagination;
 use lectern_common::role_column::RoleColumn;
-use lectern_common::schema::{catalog_stats, course_staff, courses, enrollments, materials, users};
-use std::collections::{HashMap, HashSet};
+use lectern_common::schema::{course_staff, courses, enrollments, materials, users};
+use std::collections::HashSet;
 use time::PrimitiveDateTime;
 use token_claims::Role;
-
-diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(table_name = courses)]
@@ -72,74 +70,175 @@ fn like_pattern(q: &str) -> String {
     p
 }
 
-fn catalog_query<'a>(scope: CatalogScope, q: Option<&str>) -> courses::BoxedQuery<'a, MultiBackend> {
-    let mut query = courses::table.into_boxed::<MultiBackend>();
-    query = match scope {
-        CatalogScope::Published => query.filter(courses::published.eq(true)),
-        CatalogScope::PublishedOrTaughtBy(teacher) => query
-            .filter(courses::published.eq(true).or(courses::id.eq_any(
-                course_staff::table.filter(course_staff::user_id.eq(teacher)).select(course_staff::course_id),
-            ))),
-    };
-    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-        query = query.filter(lower(courses::title).like(like_pattern(q)).escape('\\'));
-    }
-    query
+/// One line of the catalog query: the total, and a course of the page with one of its teachers
+/// (a course without teachers once, with no teacher; no course at all on a page past the end).
+#[derive(QueryableByName, Debug)]
+struct CatalogLine {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    total: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    id: Option<CourseId>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    title: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    summary: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    published: Option<bool>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    teacher_id: Option<UserId>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    teacher_name: Option<String>,
 }
 
-/// One catalog page in a stable order (title, then id), and how many match in all.
-pub(crate) fn catalog(
+/// A value bound to one `?` of the catalog query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// A course of a catalog page with its teachers (not its graders), in name order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogCourse {
+    pub id: CourseId,
+    pub title: String,
+    pub summary: String,
+    pub published: bool,
+    pub teachers: Vec<PersonRef>,
+}
+
+/// The catalog page's SQL with `?` placeholders, and what to bind to them, in order. One
+/// statement: the page of courses (title, then id) joined to their teachers through
+/// `course_staff`'s primary key, and the total. Without a search the total reads the
+/// trigger-maintained `catalog_stats` row (plus a teacher's own drafts, an indexed lookup)
+/// instead of counting every published course; with one, it counts the matches.
+fn catalog_sql(scope: CatalogScope, q: Option<&str>, page: Pagination) -> (String, Vec<Bind>) {
+    let q = q.map(str::trim).filter(|q| !q.is_empty());
+    let mut binds = Vec::new();
+    let filter = |binds: &mut Vec<Bind>| {
+        let mut sql = String::from("c.published = TRUE");
+        if let CatalogScope::PublishedOrTaughtBy(teacher) = scope {
+            sql = "(c.published = TRUE OR c.id IN (SELECT course_id FROM course_staff WHERE user_id = ?))".into();
+            binds.push(Bind::Text(teacher.to_string()));
+        }
+        if let Some(q) = q {
+            sql.push_str(" AND lower(c.title) LIKE ? ESCAPE '\\'");
+            binds.push(Bind::Text(like_pattern(q)));
+        }
+        sql
+    };
+    let page_filter = filter(&mut binds);
+    binds.push(Bind::Int(page.limit()));
+    binds.push(Bind::Int(page.offset()));
+    let total = if q.is_some() {
+        format!("(SELECT COUNT(*) FROM courses c WHERE {})", filter(&mut binds))
+    } else {
+        let mut total = String::from("COALESCE((SELECT published_courses FROM catalog_stats WHERE id = 1), 0)");
+        if let CatalogScope::PublishedOrTaughtBy(teacher) = scope {
+            total.push_str(
+                " + (SELECT COUNT(*) FROM course_staff s JOIN courses c ON c.id = s.course_id \
+                 WHERE s.user_id = ? AND c.published = FALSE)",
+            );
+            binds.push(Bind::Text(teacher.to_string()));
+        }
+        total
+    };
+    let sql = format!(
+        "WITH page AS (\
+            SELECT c.id, c.title, c.summary, c.published FROM courses c WHERE {page_filter} \
+            ORDER BY c.title, c.id LIMIT ? OFFSET ?), \
+         total AS (SELECT {total} AS n) \
+         SELECT total.n AS total, page.id AS id, page.title AS title, page.summary AS summary, \
+                page.published AS published, u.id AS teacher_id, u.display_name AS teacher_name \
+         FROM total \
+         LEFT JOIN page ON 1 = 1 \
+         LEFT JOIN course_staff s ON s.course_id = page.id AND s.role = '{teacher}' \
+         LEFT JOIN users u ON u.id = s.user_id \
+         ORDER BY page.title, page.id, u.display_name, u.id",
+        teacher = StaffRole::Teacher.as_str(),
+    );
+    (sql, binds)
+}
+
+/// `?` placeholders as PostgreSQL numbers them (`$1`, `$2`, ...). The catalog's SQL has no `?`
+/// anywhere else.
+fn numbered_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Runs the catalog's one statement on either backend (raw SQL: each numbers its parameters
+/// its own way; the rest of the statement is the same).
+fn catalog_lines(conn: &mut DbConnection, sql: &str, binds: Vec<Bind>) -> QueryResult<Vec<CatalogLine>> {
+    use diesel::sql_types::{BigInt, Text};
+    macro_rules! run {
+        ($conn:expr, $backend:ty, $sql:expr) => {{
+            let mut query = diesel::sql_query($sql).into_boxed::<$backend>();
+            for bind in binds {
+                query = match bind {
+                    Bind::Text(text) => query.bind::<Text, _>(text),
+                    Bind::Int(n) => query.bind::<BigInt, _>(n),
+                };
+            }
+            query.load::<CatalogLine>($conn)
+        }};
+    }
+    match conn {
+        DbConnection::Postgresql(pg) => run!(pg, diesel::pg::Pg, numbered_placeholders(sql)),
+        DbConnection::Sqlite(lite) => run!(lite, diesel::sqlite::Sqlite, sql.to_owned()),
+    }
+}
+
+/// One catalog page in a stable order (title, then id), each course with its teachers, and how
+/// many match in all: one database round trip.
+pub(crate) fn catalog_page(
     conn: &mut DbConnection,
     scope: CatalogScope,
     q: Option<&str>,
     page: Pagination,
-) -> QueryResult<(Vec<CourseRow>, i64)> {
-    let rows = catalog_query(scope, q)
-        .order((courses::title.asc(), courses::id.asc()))
-        .limit(page.limit())
-        .offset(page.offset())
-        .select(CourseRow::as_select())
-        .load(conn)?;
-    let total = catalog_total(conn, scope, q)?;
-    Ok((rows, total))
-}
-
-/// How many courses the catalog holds for this caller. Without a search this reads the
-/// trigger-maintained `catalog_stats` row (plus a teacher's own drafts, an indexed lookup)
-/// instead of counting every published course on every page view.
-fn catalog_total(conn: &mut DbConnection, scope: CatalogScope, q: Option<&str>) -> QueryResult<i64> {
-    if q.is_some_and(|q| !q.trim().is_empty()) {
-        return catalog_query(scope, q).count().get_result(conn);
-    }
-    let published: i64 = catalog_stats::table.find(1).select(catalog_stats::published_courses).first(conn)?;
-    match scope {
-        CatalogScope::Published => Ok(published),
-        CatalogScope::PublishedOrTaughtBy(teacher) => {
-            let drafts: i64 = course_staff::table
-                .inner_join(courses::table)
-                .filter(course_staff::user_id.eq(teacher))
-                .filter(courses::published.eq(false))
-                .count()
-                .get_result(conn)?;
-            Ok(published + drafts)
+) -> QueryResult<(Vec<CatalogCourse>, i64)> {
+    let (sql, binds) = catalog_sql(scope, q, page);
+    let lines = catalog_lines(conn, &sql, binds)?;
+    let total = lines.first().map_or(0, |l| l.total);
+    let mut courses: Vec<CatalogCourse> = Vec::with_capacity(lines.len());
+    for line in lines {
+        let Some(id) = line.id else { continue };
+        if courses.last().is_none_or(|c| c.id != id) {
+            courses.push(CatalogCourse {
+                id,
+                title: line.title.unwrap_or_default(),
+                summary: line.summary.unwrap_or_default(),
+                published: line.published.unwrap_or_default(),
+                teachers: Vec::new(),
+            });
+        }
+        if let (Some(course), Some(teacher), Some(name)) = (courses.last_mut(), line.teacher_id, line.teacher_name) {
+            course.teachers.push(PersonRef { id: teacher, display_name: name });
         }
     }
+    Ok((courses, total))
 }
 
-/// The teachers of each course (not its graders), in name order.
-pub(crate) fn teachers_of(conn: &mut DbConnection, ids: &[CourseId]) -> QueryResult<HashMap<CourseId, Vec<PersonRef>>> {
-    let rows: Vec<(CourseId, UserId, String)> = course_staff::table
+/// The teachers of a course (not its graders), in name order.
+pub(crate) fn teachers_of(conn: &mut DbConnection, course: CourseId) -> QueryResult<Vec<PersonRef>> {
+    course_staff::table
         .inner_join(users::table)
-        .filter(course_staff::course_id.eq_any(ids))
+        .filter(course_staff::course_id.eq(course))
         .filter(course_staff::role.eq(StaffRole::Teacher.as_str()))
         .order((users::display_name.asc(), users::id.asc()))
-        .select((course_staff::course_id, users::id, users::display_name))
-        .load(conn)?;
-    let mut map: HashMap<CourseId, Vec<PersonRef>> = HashMap::new();
-    for (course, id, display_name) in rows {
-        map.entry(course).or_default().push(PersonRef { id, display_name });
-    }
-    Ok(map)
+        .select((users::id, users::display_name))
+        .load::<(UserId, String)>(conn)
+        .map(|rows| rows.into_iter().map(|(id, display_name)| PersonRef { id, display_name }).collect())
 }
 
 /// Every course `student` is enrolled in.

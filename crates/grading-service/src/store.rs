@@ -307,14 +307,22 @@ pub(crate) fn release_grades(conn: &mut DbConnection, id: AssignmentId) -> Query
 
 // ---- submissions ---------------------------------------------------------------------------
 
-/// The highest attempt number `student` has made at `assignment` (0 for none).
-pub(crate) fn attempts_made(conn: &mut DbConnection, assignment: AssignmentId, student: UserId) -> QueryResult<i32> {
-    submissions::table
+/// A student's extension of an assignment (if any) and how many attempts they made, in one
+/// statement: the submission path reads both under the enrollment's lock.
+pub(crate) fn extension_and_attempts(
+    conn: &mut DbConnection,
+    assignment: AssignmentId,
+    student: UserId,
+) -> QueryResult<(Option<PrimitiveDateTime>, i32)> {
+    let extension = extensions::table.find((assignment, student)).select(extensions::due_at).single_value();
+    let made = submissions::table
         .filter(submissions::assignment_id.eq(assignment))
         .filter(submissions::student_id.eq(student))
         .select(diesel::dsl::max(submissions::attempt))
-        .first::<Option<i32>>(conn)
-        .map(|m| m.unwrap_or(0))
+        .single_value();
+    diesel::select((extension, made))
+        .get_result::<(Option<PrimitiveDateTime>, Option<i32>)>(conn)
+        .map(|(extension, made)| (extension, made.unwrap_or(0)))
 }
 
 pub(crate) fn insert_submission(conn: &mut DbConnection, row: &SubmissionRow) -> QueryResult<()> {
@@ -557,13 +565,14 @@ pub enum GradeOrder {
     Recent,
 }
 
-/// A page of a student's grades on released assignments, in `order`.
+/// A page of a student's grades on released assignments, in `order`; each with the student's
+/// extension of its assignment (for the late penalty), read in the same statement.
 pub(crate) fn released_grades_of(
     conn: &mut DbConnection,
     student: UserId,
     page: Pagination,
     order: GradeOrder,
-) -> QueryResult<Listed<ReleasedGrade>> {
+) -> QueryResult<Listed<(ReleasedGrade, Option<PrimitiveDateTime>)>> {
     let base = || {
         submissions::table
             .inner_join(grades::table)
@@ -571,8 +580,17 @@ pub(crate) fn released_grades_of(
             .filter(submissions::student_id.eq(student))
             .filter(assignments::grades_released.eq(true))
     };
+    type Line =
+        (CourseId, String, AssignmentRow, SubmissionId, i32, PrimitiveDateTime, GradeRow, Option<PrimitiveDateTime>);
+    let with_extension = || {
+        base().left_join(
+            extensions::table.on(extensions::assignment_id
+                .eq(submissions::assignment_id)
+                .and(extensions::student_id.eq(submissions::student_id))),
+        )
+    };
     let ordered = match order {
-        GradeOrder::ByCourse => base()
+        GradeOrder::ByCourse => with_extension()
             .order((
                 courses::title.asc(),
                 courses::id.asc(),
@@ -581,11 +599,11 @@ pub(crate) fn released_grades_of(
                 submissions::attempt.desc(),
             ))
             .into_boxed::<MultiBackend>(),
-        GradeOrder::Recent => {
-            base().order((grades::graded_at.desc(), submissions::id.asc())).into_boxed::<MultiBackend>()
-        }
+        GradeOrder::Recent => with_extension()
+            .order((grades::graded_at.desc(), submissions::id.asc()))
+            .into_boxed::<MultiBackend>(),
     };
-    let rows: Vec<(CourseId, String, AssignmentRow, SubmissionId, i32, PrimitiveDateTime, GradeRow)> = ordered
+    let rows: Vec<Line> = ordered
         .limit(page.limit())
         .offset(page.offset())
         .select((
@@ -596,19 +614,19 @@ pub(crate) fn released_grades_of(
             submissions::attempt,
             submissions::submitted_at,
             GradeRow::as_select(),
+            extensions::due_at.nullable(),
         ))
         .load(conn)?;
-    let total = base().count().get_result(conn)?;
+    let total = match page_total(page, rows.len()) {
+        Some(total) => total,
+        None => base().count().get_result(conn)?,
+    };
     let items = rows
         .into_iter()
-        .map(|(course_id, course_title, assignment, submission_id, attempt, submitted_at, grade)| ReleasedGrade {
-            course_id,
-            course_title,
-            assignment,
-            submission_id,
-            attempt,
-            submitted_at,
-            grade,
+        .map(|(course_id, course_title, assignment, submission_id, attempt, submitted_at, grade, extension)| {
+            let grade =
+                ReleasedGrade { course_id, course_title, assignment, submission_id, attempt, submitted_at, grade };
+            (grade, extension)
         })
         .collect();
     Ok((items, total))
@@ -758,6 +776,15 @@ pub(crate) fn latest_own_attempts(
         .map(|rows| rows.into_iter().map(|(s, g)| (s.assignment_id, (s, g))).collect())
 }
 
+/// The total of a paged listing when the page itself tells it, so no count query is needed: a
+/// page that is not full is the last one (unless it is empty past the first page, where the
+/// rows may have ended anywhere before). `None`: count.
+pub(crate) fn page_total(page: Pagination, rows: usize) -> Option<i64> {
+    let rows = i64::try_from(rows).ok()?;
+    let last_page = rows < page.limit() && (rows > 0 || page.offset() == 0);
+    last_page.then(|| page.offset() + rows)
+}
+
 /// Display names of these users.
 pub(crate) fn names_of(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<HashMap<UserId, String>> {
     if ids.is_empty() {
@@ -788,4 +815,20 @@ pub(crate) fn purge_idempotent(conn: &mut DbConnection, user: UserId, before: Pr
             .filter(idempotency_keys::created_at.lt(before)),
     )
     .execute(conn)
+}
+
+#[cfg(test)]
+mod page_total_tests {
+    use super::page_total;
+    use lectern_common::pagination::Pagination;
+
+    #[test]
+    fn a_page_that_is_not_full_tells_the_total() {
+        let p = |page, per_page| Pagination { page, per_page };
+        assert_eq!(page_total(p(1, 20), 0), Some(0), "nothing at all");
+        assert_eq!(page_total(p(1, 20), 7), Some(7));
+        assert_eq!(page_total(p(3, 20), 7), Some(47), "two full pages before it");
+        assert_eq!(page_total(p(1, 20), 20), None, "a full page: there may be more");
+        assert_eq!(page_total(p(3, 20), 0), None, "empty past the first page: count");
+    }
 }

@@ -1,8 +1,12 @@
 //! A bounded copy of values read from the database, fresh for a while by the injected clock.
 //!
 //! Services keep reads that repeat (catalog pages, a student's enrollments, account copies) in
-//! a [`FreshCache`]. Storage and eviction are moka's (bounded, TinyLFU); freshness is judged by
-//! the service's [`Clock`](token_claims::Clock), so tests move time instead of sleeping.
+//! a [`FreshCache`]. Storage and eviction are moka's (TinyLFU), bounded by the *bytes* the
+//! values hold (each cache's weigher estimates them), not by their count: a few large catalog
+//! pages and many small account copies cost what they weigh. Freshness is judged by the
+//! service's [`Clock`](token_claims::Clock), so tests move time instead of sleeping; moka also
+//! drops each value once its time to live has passed in real time, so stale values do not sit
+//! in memory until something evicts them.
 //!
 //! A read that started before this process changed the data must not be stored after the change
 //! (it would serve the old value for a whole lifetime). So a reader takes a [`Ticket`] before it
@@ -25,8 +29,25 @@ struct Entry<V> {
 #[must_use = "a ticket is what a read hands to `insert`"]
 pub struct Ticket(u64);
 
+/// The hasher of Lectern's in-memory caches: foldhash (fast, seeded per process, not
+/// cryptographic; keys are ids and tokens that were already verified, or parsed query values
+/// whose number the cache's capacity bounds anyway).
+pub type CacheHasher = foldhash::fast::RandomState;
+
+/// What moka's bookkeeping costs per entry, on top of the key and value (an estimate: the
+/// entry's node, its place in the access order and the frequency sketch).
+pub const ENTRY_OVERHEAD: usize = 160;
+
+/// Estimates the bytes one key and value hold on the heap and inline.
+pub type Weigher<K, V> = fn(&K, &V) -> usize;
+
+/// A weight as moka wants it (`u32`), saturating.
+pub fn weight(bytes: usize) -> u32 {
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
 pub struct FreshCache<K, V> {
-    entries: moka::sync::Cache<K, Entry<V>>,
+    entries: moka::sync::Cache<K, Entry<V>, CacheHasher>,
     ttl: Duration,
     /// Moves on every invalidation; inserts hold it for reading, invalidations for writing.
     generation: RwLock<u64>,
@@ -43,9 +64,16 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    /// At most `capacity` values, each served for `ttl` after it was read.
-    pub fn new(capacity: u64, ttl: Duration) -> Self {
-        Self { entries: moka::sync::Cache::new(capacity), ttl, generation: RwLock::new(0) }
+    /// Values weighing at most `max_bytes` in all (by `weigher`, plus [`ENTRY_OVERHEAD`] each),
+    /// each served for `ttl` after it was read.
+    pub fn new(max_bytes: u64, ttl: Duration, weigher: Weigher<K, V>) -> Self {
+        let live = std::time::Duration::try_from(ttl).unwrap_or(std::time::Duration::ZERO);
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(move |key: &K, entry: &Entry<V>| weight(weigher(key, &entry.value).saturating_add(ENTRY_OVERHEAD)))
+            .time_to_live(live)
+            .build_with_hasher(CacheHasher::default());
+        Self { entries, ttl, generation: RwLock::new(0) }
     }
 
     /// Take this before reading the value from the database.
@@ -89,6 +117,12 @@ where
         self.entries.entry_count()
     }
 
+    /// How many bytes the held values weigh (after moka's pending evictions are applied).
+    pub fn weighed_bytes(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.weighted_size()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -102,9 +136,18 @@ mod tests {
         OffsetDateTime::UNIX_EPOCH + Duration::seconds(secs)
     }
 
+    /// Integers weighing 100 bytes each (plus the entry overhead).
+    fn hundred<K>(_: &K, _: &i32) -> usize {
+        100
+    }
+
+    fn cache<K: Hash + Eq + Send + Sync + 'static>(max_bytes: u64) -> FreshCache<K, i32> {
+        FreshCache::new(max_bytes, Duration::seconds(2), hundred)
+    }
+
     #[test]
     fn values_are_fresh_for_their_ttl_by_the_given_clock() {
-        let cache = FreshCache::new(10, Duration::seconds(2));
+        let cache = cache(1 << 20);
         assert!(cache.insert(cache.ticket(), "k", 1, at(100)));
         assert_eq!(cache.get(&"k", at(101)), Some(1));
         assert_eq!(cache.get(&"k", at(102)), None, "two seconds later it is stale");
@@ -112,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_read_that_started_before_an_invalidation_is_not_stored_after_it() {
-        let cache = FreshCache::new(10, Duration::seconds(2));
+        let cache = FreshCache::new(1 << 20, Duration::seconds(2), |_: &&str, v: &&str| v.len());
         // The reader takes its ticket, then reads the old value from the database...
         let ticket = cache.ticket();
         // ...meanwhile this process writes and invalidates...
@@ -128,11 +171,29 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_is_bounded() {
-        let cache = FreshCache::new(100, Duration::seconds(2));
+    fn the_cache_is_bounded_by_what_its_values_weigh() {
+        // Room for 100 entries of 100 + ENTRY_OVERHEAD bytes.
+        let max = 100 * (100 + ENTRY_OVERHEAD as u64);
+        let cache = cache(max);
         for i in 0..1_000 {
             let _ = cache.insert(cache.ticket(), i, i, at(0));
         }
         assert!(cache.len() <= 100, "{}", cache.len());
+        assert!(cache.weighed_bytes() <= max, "{}", cache.weighed_bytes());
+        // Heavier values: fewer of them fit in the same bytes.
+        let heavy = FreshCache::new(max, Duration::seconds(2), |_: &i32, _: &i32| 1_000);
+        for i in 0..1_000 {
+            let _ = heavy.insert(heavy.ticket(), i, i, at(0));
+        }
+        assert!(heavy.len() <= max / 1_000, "{}", heavy.len());
+        assert!(heavy.weighed_bytes() <= max);
+    }
+
+    #[test]
+    fn a_value_heavier_than_the_whole_cache_is_not_kept() {
+        let cache: FreshCache<i32, i32> = cache(50);
+        let _ = cache.insert(cache.ticket(), 1, 1, at(0));
+        assert_eq!(cache.len(), 0);
+        assert_eq!(cache.get(&1, at(0)), None);
     }
 }

@@ -21,6 +21,7 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
+use std::borrow::Cow;
 use std::sync::Arc;
 use token_claims::{Role, VerifiedClaims, Verifier, VerifyError};
 
@@ -156,7 +157,9 @@ enum Source {
     Cookie,
 }
 
-fn token_of(req: &HttpRequest, cookie: &str) -> Result<Option<(String, Source)>, Rejection> {
+/// The request's access token: borrowed from the `Authorization` header (no copy on the path
+/// every API call takes), or the access cookie's value.
+fn token_of<'r>(req: &'r HttpRequest, cookie: &str) -> Result<Option<(Cow<'r, str>, Source)>, Rejection> {
     if query_has_token(req.query_string()) {
         return Err(Rejection::TokenInQuery);
     }
@@ -166,9 +169,12 @@ fn token_of(req: &HttpRequest, cookie: &str) -> Result<Option<(String, Source)>,
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
             return Err(Rejection::Invalid(VerifyError::Malformed));
         }
-        return Ok(Some((token.trim().to_owned(), Source::Header)));
+        return Ok(Some((Cow::Borrowed(token.trim()), Source::Header)));
     }
-    Ok(req.cookie(cookie).map(|c| (c.value().to_owned(), Source::Cookie)).filter(|(t, _)| !t.is_empty()))
+    Ok(req
+        .cookie(cookie)
+        .map(|c| (Cow::<str>::Owned(c.value().to_owned()), Source::Cookie))
+        .filter(|(t, _)| !t.is_empty()))
 }
 
 fn query_has_token(query: &str) -> bool {

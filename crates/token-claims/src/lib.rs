@@ -53,5 +53,6 @@ pub use jws::{MAX_TOKEN_BYTES, verify_jws_signature};
 pub use keys::{KeySet, KeySource, VerifyingKey, jwk_thumbprint};
 pub use revocation::{RevocationCheck, RevokedSessions};
 pub use verifier::{
-    DEFAULT_LEEWAY_SECS, KEY_REFRESH_INTERVAL, MAX_LEEWAY_SECS, VERIFIED_CACHE_CAPACITY, Verifier, VerifierConfig,
+    DEFAULT_LEEWAY_SECS, KEY_REFRESH_INTERVAL, MAX_LEEWAY_SECS, VERIFIED_CACHE_BYTES, Verifier, VerifierConfig,
+    verified_weight,
 };

@@ -11,6 +11,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use uuid::Uuid;
 
+/// Session ids hashed with foldhash: the set is read on every authenticated request.
+type Sids = HashSet<Uuid, foldhash::fast::RandomState>;
+
 /// Answers "is this session revoked?" on the request path; must not block on I/O.
 pub trait RevocationCheck: Send + Sync {
     /// Whether tokens of `session_id` must be rejected.
@@ -20,7 +23,7 @@ pub trait RevocationCheck: Send + Sync {
 /// The in-memory set of revoked session ids. Clones share the same set.
 #[derive(Clone, Debug, Default)]
 pub struct RevokedSessions {
-    sids: Arc<RwLock<HashSet<Uuid>>>,
+    sids: Arc<RwLock<Sids>>,
 }
 
 impl RevokedSessions {
@@ -37,7 +40,7 @@ impl RevokedSessions {
     /// Replaces the whole set, e.g. with a fresh read of the database.
     pub fn replace_all(&self, sids: impl IntoIterator<Item = Uuid>) {
         // Collected before taking the lock, so the caller's iterator never runs under it.
-        let fresh: HashSet<Uuid> = sids.into_iter().collect();
+        let fresh: Sids = sids.into_iter().collect();
         *self.write() = fresh;
     }
 
@@ -59,11 +62,11 @@ impl RevokedSessions {
 
     // A set of ids cannot be left inconsistent by a panicking writer, so poisoning is ignored:
     // refusing to answer would fail open or closed for every request.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashSet<Uuid>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Sids> {
         self.sids.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashSet<Uuid>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Sids> {
         self.sids.write().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -93,8 +93,22 @@ pub struct Verifier {
     cache: VerifiedCache,
 }
 
-/// How many verified tokens a verifier remembers.
-pub const VERIFIED_CACHE_CAPACITY: usize = 10_000;
+/// How many bytes of verified tokens a verifier remembers: a token of about 400 bytes and its
+/// claims weigh some 700 with moka's bookkeeping, so about 6,000 tokens.
+pub const VERIFIED_CACHE_BYTES: u64 = 4 << 20;
+
+/// What moka's bookkeeping costs per cached token, on top of the token and its claims (an
+/// estimate: the entry's node, its place in the access order and the frequency sketch).
+const ENTRY_OVERHEAD: usize = 160;
+
+/// What one cached token holds: its bytes, its claims and moka's bookkeeping.
+pub fn verified_weight(token: &str, claims: &VerifiedClaims) -> usize {
+    token.len()
+        + std::mem::size_of::<Box<str>>()
+        + std::mem::size_of::<VerifiedClaims>()
+        + claims.name.capacity()
+        + ENTRY_OVERHEAD
+}
 
 /// Tokens already verified, keyed on the exact token bytes, so a repeat request skips the
 /// signature check (most of the cost). An entry never outlives its token: `exp` (plus leeway)
@@ -102,15 +116,21 @@ pub const VERIFIED_CACHE_CAPACITY: usize = 10_000;
 /// hit, so a revoked session is refused at once. Any change of the key set empties the cache,
 /// so a retired key stops verifying immediately, and a verification that started under the old
 /// key set is not stored after the change (see [`KeyGeneration`]). Bounded by moka's
-/// size-aware eviction (TinyLFU), not by sweeping.
+/// size-aware eviction (TinyLFU) by the bytes the entries hold, not by sweeping; an entry also
+/// leaves after the longest token lifetime has passed in real time. Looked up by the token as
+/// borrowed from the request, with foldhash (not SipHash): keys are hashed on every request.
 struct VerifiedCache {
-    entries: moka::sync::Cache<Box<str>, VerifiedClaims>,
+    entries: moka::sync::Cache<Box<str>, VerifiedClaims, foldhash::fast::RandomState>,
 }
 
 impl VerifiedCache {
-    fn new(capacity: usize) -> Self {
-        let capacity = u64::try_from(capacity).unwrap_or(u64::MAX);
-        Self { entries: moka::sync::Cache::builder().max_capacity(capacity).build() }
+    fn new(max_bytes: u64, live: std::time::Duration) -> Self {
+        let entries = moka::sync::Cache::<Box<str>, VerifiedClaims, _>::builder()
+            .max_capacity(max_bytes)
+            .weigher(|token, claims| u32::try_from(verified_weight(token, claims)).unwrap_or(u32::MAX))
+            .time_to_live(live)
+            .build_with_hasher(foldhash::fast::RandomState::default());
+        Self { entries }
     }
 
     fn get(&self, token: &str) -> Option<VerifiedClaims> {
@@ -133,6 +153,11 @@ impl VerifiedCache {
         // moka applies evictions and invalidations in batches; settle them before counting.
         self.entries.run_pending_tasks();
         usize::try_from(self.entries.entry_count()).unwrap_or(usize::MAX)
+    }
+
+    fn bytes(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.weighted_size()
     }
 }
 
@@ -171,6 +196,7 @@ impl Verifier {
         }
         let leeway = i64::try_from(config.leeway_secs).map_err(|_| ConfigError::LeewayTooLarge(config.leeway_secs))?;
         let max_lifetime = i64::try_from(config.max_lifetime_secs).unwrap_or(i64::MAX);
+        let (config_lifetime, config_leeway) = (config.max_lifetime_secs, config.leeway_secs);
         Ok(Self {
             config,
             leeway,
@@ -180,7 +206,11 @@ impl Verifier {
             revoked,
             source: None,
             last_refresh: Mutex::new(None),
-            cache: VerifiedCache::new(VERIFIED_CACHE_CAPACITY),
+            // A token outlives neither its lifetime nor the leeway after it.
+            cache: VerifiedCache::new(
+                VERIFIED_CACHE_BYTES,
+                std::time::Duration::from_secs(config_lifetime.saturating_add(config_leeway)),
+            ),
         })
     }
 
@@ -232,6 +262,11 @@ impl Verifier {
     /// How many verified tokens are cached (for tests and metrics).
     pub fn cached_tokens(&self) -> usize {
         self.cache.len()
+    }
+
+    /// How many bytes the cached tokens weigh (see [`verified_weight`]).
+    pub fn cached_bytes(&self) -> u64 {
+        self.cache.bytes()
     }
 
     /// [`verify`](Self::verify), and when the token names an unknown `kid`: fetch the key set

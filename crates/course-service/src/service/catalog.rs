@@ -20,7 +20,7 @@ use token_claims::Role;
 /// The course as this caller may see it, with its teachers.
 pub fn view(conn: &mut DbConnection, standing: &Standing) -> Result<CourseView, CourseError> {
     let id = standing.course().id;
-    let teachers = store::teachers_of(conn, &[id])?.remove(&id).unwrap_or_default();
+    let teachers = store::teachers_of(conn, id)?;
     Ok(CourseView::of(standing, teachers))
 }
 
@@ -88,20 +88,18 @@ pub fn update(
     audit::record(conn, course.id, &Actor::User(course.user()), "course.updated", &object, details.into(), now)
 }
 
-/// One catalog page as everyone in its scope sees it: two queries and the stats row.
+/// One catalog page as everyone in its scope sees it: one statement (see `store::catalog_page`).
 fn read_catalog_page(conn: &mut DbConnection, key: &PageKey, page: Pagination) -> Result<SharedPage, CourseError> {
-    let (rows, total) = store::catalog(conn, key.scope, key.q.as_deref(), page)?;
-    let ids: Vec<CourseId> = rows.iter().map(|r| r.id).collect();
-    let mut teachers = store::teachers_of(conn, &ids)?;
-    let items = rows
+    let (courses, total) = store::catalog_page(conn, key.scope, key.q.as_deref(), page)?;
+    let items = courses
         .into_iter()
-        .map(|r| CourseItem {
+        .map(|c| CourseItem {
             enrolled: false,
-            teachers: teachers.remove(&r.id).unwrap_or_default(),
-            id: r.id,
-            title: r.title,
-            summary: r.summary,
-            published: r.published,
+            teachers: c.teachers,
+            id: c.id,
+            title: c.title,
+            summary: c.summary,
+            published: c.published,
         })
         .collect();
     Ok(SharedPage { items, total })

@@ -122,12 +122,10 @@ pub fn released(
     order: store::GradeOrder,
 ) -> Result<Paginated<MyGrade>, GradingError> {
     let (rows, total) = store::released_grades_of(conn, student.id, page, order)?;
-    let ids: Vec<_> = rows.iter().map(|r| r.assignment.id).collect();
-    let extensions = store::extensions_of_student(conn, student.id, &ids)?;
     let items = rows
         .into_iter()
-        .map(|r| {
-            let penalty = penalty_of(&r.assignment, extensions.get(&r.assignment.id).copied(), r.submitted_at);
+        .map(|(r, extension)| {
+            let penalty = penalty_of(&r.assignment, extension, r.submitted_at);
             let score = Points::from_hundredths(r.grade.score_hundredths);
             (r, penalty, score)
         })

@@ -60,13 +60,13 @@ pub fn submit(
             });
         }
     }
-    let due = store::extension_of(conn, id, student)?.unwrap_or(assignment.row.due_at);
+    let (extension, made) = store::extension_and_attempts(conn, id, student)?;
+    let due = extension.unwrap_or(assignment.row.due_at);
     let policy = assignment.row.late_policy();
     if late::is_closed(policy.as_ref(), due, now) {
         let closed_at = late::closes_at(policy.as_ref(), due).map(rfc3339).unwrap_or_default();
         return Err(GradingError::Closed(closed_at));
     }
-    let made = store::attempts_made(conn, id, student)?;
     if let Some(max) = assignment.row.max_attempts
         && made >= max
     {

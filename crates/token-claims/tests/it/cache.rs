@@ -2,7 +2,7 @@
 //! expiry, never a revocation, and never a key-set change.
 
 use crate::support::{Fixture, LEEWAY, LIFETIME, NOW, SESSION, at, key_set};
-use token_claims::{VERIFIED_CACHE_CAPACITY, VerifyError};
+use token_claims::{VERIFIED_CACHE_BYTES, VerifyError, verified_weight};
 
 #[test]
 fn a_repeated_token_is_served_from_the_cache_with_the_same_claims() {
@@ -65,12 +65,30 @@ fn the_cache_is_bounded() {
     f.verify(&f.token()).unwrap();
     f.verify(&f.token()).unwrap();
     assert_eq!(f.verifier.cached_tokens(), 1);
+    // The cache is bounded by what its tokens weigh: verify more tokens than fit.
+    let one = verified_weight(&f.token(), &f.verify(&f.token()).unwrap());
+    assert!(one > f.token().len(), "a token weighs at least its bytes");
+    let fit = usize::try_from(VERIFIED_CACHE_BYTES).unwrap() / one;
     let mut claims = crate::support::claims();
-    for i in 0..VERIFIED_CACHE_CAPACITY + 5 {
+    for i in 0..fit + fit / 4 {
         claims["jti"] = serde_json::json!(uuid::Uuid::from_u128(i as u128).to_string());
         f.verify(&f.token_with_claims(claims.clone())).unwrap();
     }
-    assert!(f.verifier.cached_tokens() <= VERIFIED_CACHE_CAPACITY);
+    assert!(f.verifier.cached_bytes() <= VERIFIED_CACHE_BYTES, "{} bytes", f.verifier.cached_bytes());
+    assert!(f.verifier.cached_tokens() <= fit + fit / 20, "{} tokens of about {one} bytes", f.verifier.cached_tokens());
+}
+
+#[test]
+fn a_token_weighs_its_bytes_and_its_claims() {
+    let f = Fixture::new();
+    let mut claims = f.verify(&f.token()).unwrap();
+    claims.name = String::new();
+    let short = verified_weight("a.b.c", &claims);
+    let long = verified_weight(&"x".repeat(2_000), &claims);
+    assert!(long >= short + 1_995);
+    let mut named = claims.clone();
+    named.name = "n".repeat(500);
+    assert!(verified_weight("a.b.c", &named) >= short + 500);
 }
 
 /// A revocation check that, once armed, retires the token's key in the middle of a verification:
