@@ -599,9 +599,9 @@ pub(crate) fn released_grades_of(
                 submissions::attempt.desc(),
             ))
             .into_boxed::<MultiBackend>(),
-        GradeOrder::Recent => with_extension()
-            .order((grades::graded_at.desc(), submissions::id.asc()))
-            .into_boxed::<MultiBackend>(),
+        GradeOrder::Recent => {
+            with_extension().order((grades::graded_at.desc(), submissions::id.asc())).into_boxed::<MultiBackend>()
+        }
     };
     let rows: Vec<Line> = ordered
         .limit(page.limit())
