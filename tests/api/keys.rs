@@ -16,6 +16,7 @@ on_both_backends!(
     activate_starts_the_next_key_early,
     retiring_waits_for_the_last_live_token,
     private_keys_are_sealed_in_the_database,
+    a_reload_with_nothing_new_changes_nothing,
 );
 
 fn kid_of(token: &str) -> String {
@@ -88,6 +89,15 @@ pub async fn rotate_all(app: &TestApp) -> keys::Rotated {
         .unwrap()
 }
 
+/// What the once-a-second reload does in a running server, now: whether the ring changed.
+async fn reload(app: &TestApp) -> bool {
+    let (auth, now) = (app.auth.clone(), token_claims::Clock::now(&app.clock));
+    app.db
+        .run(move |conn| auth.keys.reload(conn, now).map_err(|e| lectern_common::DbError::Task(e.to_string())))
+        .await
+        .unwrap()
+}
+
 /// Moves the app's clock and lets its key ring see the new time.
 pub async fn advance_and_reload(app: &TestApp, secs: i64) {
     app.advance(secs);
@@ -96,6 +106,20 @@ pub async fn advance_and_reload(app: &TestApp, secs: i64) {
         .run(move |conn| auth.keys.reload(conn, now).map_err(|e| lectern_common::DbError::Task(e.to_string())))
         .await
         .unwrap();
+}
+
+/// The once-a-second reload rebuilds the ring (unsealing every private key) and hands the
+/// verifiers a new key set, which empties their verified-token caches, only when a key was
+/// added, activated or retired: never on a tick where nothing happened.
+async fn a_reload_with_nothing_new_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert!(!reload(&app).await, "every slot's key loaded at start, nothing new since");
+    assert!(!reload(&app).await, "nor on the next tick");
+    rotate_all(&app).await;
+    advance_and_reload(&app, DELAY).await;
+    assert!(!reload(&app).await, "the activated keys are loaded; nothing new since");
+    app.advance(1);
+    assert!(!reload(&app).await, "time passing alone changes nothing");
 }
 
 fn kids(set: &Value) -> Vec<String> {

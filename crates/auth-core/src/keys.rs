@@ -237,8 +237,12 @@ impl KeyRing {
                     .iter()
                     .zip(&rows)
                     .all(|((k, c, a), r)| *k == r.kid && *c == r.created_at && *a == r.activates_at);
+            // The ring's map is in slot order; compare with the signers in that order too (SLOTS
+            // lists them in creation order), or every reload would see a change.
             let loaded: Vec<(Slot, &str)> = ring.signing.iter().map(|(slot, k)| (*slot, k.kid.as_str())).collect();
-            same_rows && loaded == signers(&rows, now)
+            let mut expected = signers(&rows, now);
+            expected.sort_unstable();
+            same_rows && loaded == expected
         };
         if unchanged {
             return Ok(false);
