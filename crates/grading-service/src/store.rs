@@ -617,7 +617,7 @@ pub(crate) fn released_grades_of(
             extensions::due_at.nullable(),
         ))
         .load(conn)?;
-    let total = match page_total(page, rows.len()) {
+    let total = match page.total_if_last(rows.len()) {
         Some(total) => total,
         None => base().count().get_result(conn)?,
     };
@@ -776,15 +776,6 @@ pub(crate) fn latest_own_attempts(
         .map(|rows| rows.into_iter().map(|(s, g)| (s.assignment_id, (s, g))).collect())
 }
 
-/// The total of a paged listing when the page itself tells it, so no count query is needed: a
-/// page that is not full is the last one (unless it is empty past the first page, where the
-/// rows may have ended anywhere before). `None`: count.
-pub(crate) fn page_total(page: Pagination, rows: usize) -> Option<i64> {
-    let rows = i64::try_from(rows).ok()?;
-    let last_page = rows < page.limit() && (rows > 0 || page.offset() == 0);
-    last_page.then(|| page.offset() + rows)
-}
-
 /// Display names of these users.
 pub(crate) fn names_of(conn: &mut DbConnection, ids: &[UserId]) -> QueryResult<HashMap<UserId, String>> {
     if ids.is_empty() {
@@ -815,20 +806,4 @@ pub(crate) fn purge_idempotent(conn: &mut DbConnection, user: UserId, before: Pr
             .filter(idempotency_keys::created_at.lt(before)),
     )
     .execute(conn)
-}
-
-#[cfg(test)]
-mod page_total_tests {
-    use super::page_total;
-    use lectern_common::pagination::Pagination;
-
-    #[test]
-    fn a_page_that_is_not_full_tells_the_total() {
-        let p = |page, per_page| Pagination { page, per_page };
-        assert_eq!(page_total(p(1, 20), 0), Some(0), "nothing at all");
-        assert_eq!(page_total(p(1, 20), 7), Some(7));
-        assert_eq!(page_total(p(3, 20), 7), Some(47), "two full pages before it");
-        assert_eq!(page_total(p(1, 20), 20), None, "a full page: there may be more");
-        assert_eq!(page_total(p(3, 20), 0), None, "empty past the first page: count");
-    }
 }

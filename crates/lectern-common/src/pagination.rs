@@ -48,6 +48,15 @@ impl Pagination {
     pub fn page_count(&self, total: i64) -> i64 {
         ((total + self.limit() - 1) / self.limit()).max(1)
     }
+
+    /// The total of a listing when this page, holding `rows` rows, tells it, so no count query is
+    /// needed: a page that is not full is the last one (unless it is empty past the first page,
+    /// where the rows may have ended anywhere before). `None`: count.
+    pub fn total_if_last(&self, rows: usize) -> Option<i64> {
+        let rows = i64::try_from(rows).ok()?;
+        let last_page = rows < self.limit() && (rows > 0 || self.offset() == 0);
+        last_page.then(|| self.offset() + rows)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -68,6 +77,16 @@ impl<T> Paginated<T> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_page_that_is_not_full_tells_the_total() {
+        let p = |page, per_page| Pagination { page, per_page };
+        assert_eq!(p(1, 20).total_if_last(0), Some(0), "nothing at all");
+        assert_eq!(p(1, 20).total_if_last(7), Some(7));
+        assert_eq!(p(3, 20).total_if_last(7), Some(47), "two full pages before it");
+        assert_eq!(p(1, 20).total_if_last(20), None, "a full page: there may be more");
+        assert_eq!(p(3, 20).total_if_last(0), None, "empty past the first page: count");
+    }
 
     #[test]
     fn defaults_and_limits() {
