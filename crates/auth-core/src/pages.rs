@@ -75,7 +75,7 @@ struct SessionsPage {
     connections: Vec<crate::oidc::pages::ConnectionView>,
     /// The account's time zone, and every zone it may choose.
     zone: String,
-    zones: Vec<String>,
+    zones: &'static [String],
     /// The time zone form's error, when it came back refused.
     zone_error: Option<String>,
 }

@@ -55,12 +55,16 @@ impl Zone {
         &self.name
     }
 
-    /// Every zone name the bundled database knows, sorted: the choices of the account form.
-    pub fn all_names() -> Vec<String> {
-        let mut names: Vec<String> = jiff::tz::db().available().map(|n| n.as_str().to_owned()).collect();
-        names.sort();
-        names.dedup();
-        names
+    /// Every zone name the bundled database knows, sorted: the choices of the account form. Made
+    /// once per process (about 600 names), not on each render of that page.
+    pub fn all_names() -> &'static [String] {
+        static NAMES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+            let mut names: Vec<String> = jiff::tz::db().available().map(|n| n.as_str().to_owned()).collect();
+            names.sort();
+            names.dedup();
+            names
+        });
+        &NAMES
     }
 
     /// A wall-clock time typed into a form (`datetime-local`: `2026-12-07T17:00`, seconds
