@@ -10,6 +10,7 @@ use lectern_common::ids::{CourseId, MaterialId, UserId};
 use lectern_common::pagination::Pagination;
 use lectern_common::role_column::RoleColumn;
 use lectern_common::schema::{course_staff, courses, enrollments, materials, users};
+use lectern_common::sql::{Bind, Statement};
 use std::collections::HashSet;
 use time::PrimitiveDateTime;
 use token_claims::Role;
@@ -90,13 +91,6 @@ struct CatalogLine {
     teacher_name: Option<String>,
 }
 
-/// A value bound to one `?` of the catalog query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
 /// A course of a catalog page with its teachers (not its graders), in name order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogCourse {
@@ -160,42 +154,13 @@ fn catalog_sql(scope: CatalogScope, q: Option<&str>, page: Pagination) -> (Strin
     (sql, binds)
 }
 
-/// `?` placeholders as PostgreSQL numbers them (`$1`, `$2`, ...). The catalog's SQL has no `?`
-/// anywhere else.
-fn numbered_placeholders(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Runs the catalog's one statement on either backend (raw SQL: each numbers its parameters
-/// its own way; the rest of the statement is the same).
-fn catalog_lines(conn: &mut DbConnection, sql: &str, binds: Vec<Bind>) -> QueryResult<Vec<CatalogLine>> {
-    use diesel::sql_types::{BigInt, Text};
-    macro_rules! run {
-        ($conn:expr, $backend:ty, $sql:expr) => {{
-            let mut query = diesel::sql_query($sql).into_boxed::<$backend>();
-            for bind in binds {
-                query = match bind {
-                    Bind::Text(text) => query.bind::<Text, _>(text),
-                    Bind::Int(n) => query.bind::<BigInt, _>(n),
-                };
-            }
-            query.load::<CatalogLine>($conn)
-        }};
-    }
+/// Runs the catalog's one statement on either backend, kept prepared (see
+/// `lectern_common::sql`: its text depends only on the scope and whether there is a search).
+fn catalog_lines(conn: &mut DbConnection, sql: String, binds: Vec<Bind>) -> QueryResult<Vec<CatalogLine>> {
+    let statement = Statement::new(sql, binds);
     match conn {
-        DbConnection::Postgresql(pg) => run!(pg, diesel::pg::Pg, numbered_placeholders(sql)),
-        DbConnection::Sqlite(lite) => run!(lite, diesel::sqlite::Sqlite, sql.to_owned()),
+        DbConnection::Postgresql(pg) => statement.load(pg),
+        DbConnection::Sqlite(lite) => statement.load(lite),
     }
 }
 
@@ -208,7 +173,7 @@ pub(crate) fn catalog_page(
     page: Pagination,
 ) -> QueryResult<(Vec<CatalogCourse>, i64)> {
     let (sql, binds) = catalog_sql(scope, q, page);
-    let lines = catalog_lines(conn, &sql, binds)?;
+    let lines = catalog_lines(conn, sql, binds)?;
     let total = lines.first().map_or(0, |l| l.total);
     let mut courses: Vec<CatalogCourse> = Vec::with_capacity(lines.len());
     for line in lines {

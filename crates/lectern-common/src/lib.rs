@@ -23,6 +23,7 @@ pub mod problem;
 pub mod revocation;
 pub mod role_column;
 pub mod schema;
+pub mod sql;
 pub mod telemetry;
 pub mod text;
 pub mod timefmt;
