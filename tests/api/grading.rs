@@ -18,6 +18,8 @@ on_both_backends!(
     scores_are_checked_with_422,
     idempotency_keys_are_per_user_and_bound_to_the_request,
     concurrent_requests_make_one_attempt_per_key_and_distinct_numbers,
+    fifty_attempts_at_once_are_numbered_without_gaps_or_overflow,
+    attempts_stored_without_a_count_are_counted,
     access_submit,
     access_read_a_submission,
     access_grade_a_submission,
@@ -424,6 +426,88 @@ async fn concurrent_requests_make_one_attempt_per_key_and_distinct_numbers(backe
     assert_eq!(history.iter().map(|h| h.1).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(history[1].2, Some(history[0].3), "the second grade saw the first");
     assert_eq!(current[0].1, history[1].3, "the current grade is the last one written");
+}
+
+/// Fifty submissions by one student at once: numbered 1 to 50 with none twice; against a limit
+/// of three, three are taken and 47 refused with 409, and the count stays at three; fifty copies
+/// of one keyed request make one attempt.
+async fn fifty_attempts_at_once_are_numbered_without_gaps_or_overflow(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let (app, grace) = (&cast.app, &cast.enrolled);
+    let at_once = |assignment: String, key: Option<&'static str>| {
+        futures_util::future::join_all((0..50).map(move |i| {
+            let assignment = assignment.clone();
+            async move {
+                // Copies of one keyed request are the same request; the others differ.
+                let body = if key.is_some() { "once".to_owned() } else { format!("attempt {i}") };
+                let resp = submit(app, grace, &assignment, &body, key).await;
+                let status = resp.status().as_u16();
+                (status, resp.json::<Value>().await.unwrap())
+            }
+        }))
+    };
+    let open = id(&new_assignment(app, &cast.teacher, &cast.course, "Open", Value::Null).await);
+    let replies = at_once(open.clone(), None).await;
+    let statuses = |replies: &[(u16, Value)]| replies.iter().map(|(status, _)| *status).collect::<Vec<_>>();
+    assert!(replies.iter().all(|(status, _)| *status == 201), "{:?}", statuses(&replies));
+    let mut attempts: Vec<i64> = replies.iter().map(|(_, body)| body["attempt"].as_i64().unwrap()).collect();
+    attempts.sort_unstable();
+    assert_eq!(attempts, (1..=50).collect::<Vec<_>>());
+
+    let limited = id(&new_assignment(app, &cast.teacher, &cast.course, "Three tries", json!(3)).await);
+    let replies = at_once(limited.clone(), None).await;
+    let mut taken: Vec<i64> = replies
+        .iter()
+        .filter(|(status, _)| *status == 201)
+        .map(|(_, body)| body["attempt"].as_i64().unwrap())
+        .collect();
+    taken.sort_unstable();
+    assert_eq!(taken, [1, 2, 3]);
+    assert_eq!(replies.iter().filter(|(status, _)| *status == 409).count(), 47, "{:?}", statuses(&replies));
+    assert_eq!(attempts_in_db(app).await, 53);
+    let resp = submit(app, grace, &limited, "a fourth", None).await;
+    assert_eq!(resp.status(), 409, "the refused ones did not leave the count behind");
+
+    let keyed = id(&new_assignment(app, &cast.teacher, &cast.course, "Keyed", Value::Null).await);
+    let replies = at_once(keyed, Some("one-key")).await;
+    assert!(replies.iter().all(|(status, _)| *status == 201), "{:?}", statuses(&replies));
+    let mut ids: Vec<String> = replies.iter().map(|(_, body)| id(body)).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one attempt for one key");
+    assert_eq!(attempts_in_db(app).await, 54);
+    let after = submitted(app, grace, &open, "one more").await;
+    assert_eq!(after["attempt"], 51);
+}
+
+/// Attempts written by something that does not keep the count (the seeders, data from before
+/// the count existed) are counted from what is stored.
+async fn attempts_stored_without_a_count_are_counted(backend: Backend) {
+    let cast = Cast::new(backend).await;
+    let (app, grace) = (&cast.app, &cast.enrolled);
+    let a = id(&new_assignment(app, &cast.teacher, &cast.course, "Imported", Value::Null).await);
+    let (assignment, student) = (a.clone(), grace.id.clone());
+    app.db
+        .run(move |conn| -> Result<(), lectern_common::DbError> {
+            for attempt in 1..=2 {
+                diesel::insert_into(submissions::table)
+                    .values((
+                        submissions::id.eq(uuid::Uuid::new_v4().to_string()),
+                        submissions::assignment_id.eq(&assignment),
+                        submissions::student_id.eq(&student),
+                        submissions::attempt.eq(attempt),
+                        submissions::body.eq("imported"),
+                        submissions::body_sha256.eq("0".repeat(64)),
+                        submissions::submitted_at.eq(lectern_common::db::to_db_time(time::OffsetDateTime::now_utc())),
+                        submissions::late.eq(false),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(submitted(app, grace, &a, "third").await["attempt"], 3);
+    assert_eq!(submitted(app, grace, &a, "fourth").await["attempt"], 4);
 }
 
 // ---- docs/security.md's access table: the grading rows ------------------------------------------

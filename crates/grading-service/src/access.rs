@@ -200,7 +200,7 @@ pub fn graded_by_tool(
                 id: lectern_common::ids::SubmissionId::new(),
                 assignment_id: assignment.id,
                 student_id: student,
-                attempt: 1,
+                attempt: store::next_attempt(conn, assignment.id, student)?,
                 body_sha256: crate::domain::sha256_hex(body.as_bytes()),
                 body,
                 submitted_at: now,

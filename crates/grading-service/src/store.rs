@@ -12,6 +12,7 @@ use lectern_common::schema::{
     assignments, courses, enrollments, extensions, file_blobs, grade_history, grades, idempotency_keys,
     submission_files, submissions, users,
 };
+use lectern_common::sql::{Bind, Statement};
 use std::collections::HashMap;
 use time::PrimitiveDateTime;
 
@@ -127,10 +128,10 @@ pub type LatestScore = (AssignmentId, UserId, SubmissionId, Option<i32>, Primiti
 
 // ---- locks ---------------------------------------------------------------------------------
 
-/// Queues concurrent writers for one student's attempts at a course's work: on PostgreSQL it
-/// locks the enrollment row for the rest of the transaction; SQLite's `BEGIN IMMEDIATE`
-/// already lets one writer in at a time. Without it two requests could both number an attempt
-/// `n + 1` (or both miss an `Idempotency-Key`); the unique constraints would then refuse one.
+/// Queues concurrent writers for one student's work in a course (a tool's scores): on PostgreSQL
+/// it locks the enrollment row for the rest of the transaction; SQLite's `BEGIN IMMEDIATE`
+/// already lets one writer in at a time. Attempts are numbered under their own, narrower lock
+/// ([`next_attempt`]).
 pub(crate) fn lock_enrollment(conn: &mut DbConnection, course: CourseId, student: UserId) -> QueryResult<()> {
     match conn {
         DbConnection::Postgresql(pg) => enrollments::table
@@ -309,20 +310,31 @@ pub(crate) fn release_grades(conn: &mut DbConnection, id: AssignmentId) -> Query
 
 /// A student's extension of an assignment (if any) and how many attempts they made, in one
 /// statement: the submission path reads both under the enrollment's lock.
-pub(crate) fn extension_and_attempts(
-    conn: &mut DbConnection,
-    assignment: AssignmentId,
-    student: UserId,
-) -> QueryResult<(Option<PrimitiveDateTime>, i32)> {
-    let extension = extensions::table.find((assignment, student)).select(extensions::due_at).single_value();
-    let made = submissions::table
-        .filter(submissions::assignment_id.eq(assignment))
-        .filter(submissions::student_id.eq(student))
-        .select(diesel::dsl::max(submissions::attempt))
-        .single_value();
-    diesel::select((extension, made))
-        .get_result::<(Option<PrimitiveDateTime>, Option<i32>)>(conn)
-        .map(|(extension, made)| (extension, made.unwrap_or(0)))
+/// Numbers the student's next attempt at the assignment, in one statement that also queues
+/// every other writer of their attempts at it until this transaction ends: an upsert of their
+/// row in `attempt_counts` (PostgreSQL locks the row; SQLite's `BEGIN IMMEDIATE` already lets one
+/// writer in at a time). The lock is held across the insert and the commit only, not across
+/// the reads that come before. Without a row yet (the first attempt, or attempts stored by
+/// something that does not count, like the seeders) the count starts from the attempts stored.
+pub(crate) fn next_attempt(conn: &mut DbConnection, assignment: AssignmentId, student: UserId) -> QueryResult<i32> {
+    #[derive(QueryableByName)]
+    struct Made {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        made: i32,
+    }
+    let (assignment, student) = (assignment.to_string(), student.to_string());
+    let statement = Statement::new(
+        "INSERT INTO attempt_counts (assignment_id, student_id, made) \
+         SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1 FROM submissions WHERE assignment_id = ? AND student_id = ? \
+         ON CONFLICT (assignment_id, student_id) DO UPDATE SET made = attempt_counts.made + 1 \
+         RETURNING made",
+        vec![Bind::Text(assignment.clone()), Bind::Text(student.clone()), Bind::Text(assignment), Bind::Text(student)],
+    );
+    let made: Made = match conn {
+        DbConnection::Postgresql(pg) => statement.get_result(pg)?,
+        DbConnection::Sqlite(lite) => statement.get_result(lite)?,
+    };
+    Ok(made.made)
 }
 
 pub(crate) fn insert_submission(conn: &mut DbConnection, row: &SubmissionRow) -> QueryResult<()> {

@@ -32,9 +32,10 @@ use token_claims::Clock;
 /// Input the shell parsed, with its 422 held back until the caller's access is decided.
 pub type Parsed<T> = Result<T, GradingError>;
 
-/// How many times a write that still lost a race on a unique constraint is tried again. Writers
-/// of one student's attempts, or of one submission's grade, queue on a row lock first
-/// (`store::lock_enrollment`, `store::lock_submission`), so this is a safety net.
+/// How many times a write that lost a race on a unique constraint is tried again. Writers of one
+/// student's attempts at an assignment, or of one submission's grade, queue on a row lock
+/// (`store::next_attempt`, `store::lock_submission`); what still races is a second request with
+/// an `Idempotency-Key` being written, which finds the key when tried again.
 const WRITE_RETRIES: usize = 3;
 
 /// How many multipart uploads one process holds in memory at once (each at most 25 MiB of files);

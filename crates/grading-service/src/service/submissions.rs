@@ -45,8 +45,10 @@ pub fn submit(
     kept_since: PrimitiveDateTime,
 ) -> Result<SubmitReply, GradingError> {
     let (id, student) = (assignment.row.id, assignment.user());
-    store::lock_enrollment(conn, assignment.course_id(), student)?;
     let fingerprint = fingerprint(id, &handin);
+    // The key is looked up before the attempt's lock is taken: of two requests with one key at
+    // once, the second finds nothing, waits for the first, then fails on the key's unique
+    // constraint and is tried again by the caller (`write_retrying`), which finds the key.
     if let Some(key) = &key {
         store::purge_idempotent(conn, student, kept_since)?;
         if let Some(first) = store::find_idempotent(conn, student, key.as_str())? {
@@ -60,16 +62,18 @@ pub fn submit(
             });
         }
     }
-    let (extension, made) = store::extension_and_attempts(conn, id, student)?;
-    let due = extension.unwrap_or(assignment.row.due_at);
+    let due = store::extension_of(conn, id, student)?.unwrap_or(assignment.row.due_at);
     let policy = assignment.row.late_policy();
     if late::is_closed(policy.as_ref(), due, now) {
         let closed_at = late::closes_at(policy.as_ref(), due).map(rfc3339).unwrap_or_default();
         return Err(GradingError::Closed(closed_at));
     }
+    // From here to the commit, the student's other attempts at this assignment wait.
+    let attempt = store::next_attempt(conn, id, student)?;
     if let Some(max) = assignment.row.max_attempts
-        && made >= max
+        && attempt > max
     {
+        // The error rolls the count back with the rest of the transaction.
         return Err(GradingError::AttemptsUsedUp(max));
     }
     let Handin { body, body_sha256, files } = handin;
@@ -77,7 +81,7 @@ pub fn submit(
         id: SubmissionId::new(),
         assignment_id: id,
         student_id: student,
-        attempt: made + 1,
+        attempt,
         body_sha256,
         body,
         submitted_at: now,
