@@ -590,7 +590,10 @@ pub(crate) fn released_grades_of(
             .inner_join(grades::table)
             .inner_join(assignments::table.inner_join(courses::table))
             .filter(submissions::student_id.eq(student))
-            .filter(assignments::grades_released.eq(true))
+            // The column itself, not `= $n` with `true` bound: with a constant in the text
+            // PostgreSQL finds its generic plan as good as a custom one and stops planning this
+            // statement on every call (0.75 ms a time; tests/api/grading.rs).
+            .filter(assignments::grades_released)
     };
     type Line =
         (CourseId, String, AssignmentRow, SubmissionId, i32, PrimitiveDateTime, GradeRow, Option<PrimitiveDateTime>);
