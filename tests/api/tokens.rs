@@ -191,6 +191,18 @@ async fn a_refresh_token_is_not_an_access_token(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401, "only the Bearer scheme");
+    // Bytes outside ASCII in the header: not UTF-8 at all, or UTF-8 that is no base64url.
+    for raw in [&b"Bearer \xff\xfe.\x80.\x81"[..], "Bearer é.ü.ß".as_bytes(), b"Bearer a\tb.c.d"] {
+        let resp = app
+            .api
+            .get(app.url("/api/auth/me"))
+            .header("authorization", reqwest::header::HeaderValue::from_bytes(raw).unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{raw:?}");
+        assert_eq!(resp.headers()["www-authenticate"], r#"Bearer realm="lectern", error="invalid_token""#, "{raw:?}");
+    }
 }
 
 /// Two processes on one database: a logout on one reaches the other through its revoked-session
