@@ -16,6 +16,8 @@
 #   BENCH_CONCURRENCY  connections per route measurement (default 16)
 #   BENCH_SIGNIN_RATE  sign-ins per second of the burst test (default 50)
 #   BENCH_EXTRA_COURSES courses added for the scale test (default 99000)
+#   BENCH_BURST_ROUNDS alone/with-sign-ins pairs of the burst test; the median ratio counts (default 3)
+#   BENCH_ME_ROUNDS    no-op and /api/auth/me pairs for their CPU ratio; the median counts (default 3)
 #
 # The table goes to standard output and to target/bench/results.md; oha's raw JSON and the
 # server logs of the last run are kept in target/bench/raw/.
@@ -29,6 +31,8 @@ DURATION=${BENCH_DURATION:-8}
 CONCURRENCY=${BENCH_CONCURRENCY:-16}
 SIGNIN_RATE=${BENCH_SIGNIN_RATE:-50}
 EXTRA_COURSES=${BENCH_EXTRA_COURSES:-99000}
+BURST_ROUNDS=${BENCH_BURST_ROUNDS:-3}
+ME_ROUNDS=${BENCH_ME_ROUNDS:-3}
 # argon2id is slow by design: the sign-in route gets fewer connections and a shorter run.
 SIGNIN_CONCURRENCY=4
 SIGNIN_DURATION=5
@@ -245,7 +249,48 @@ warm_up() { # route-spec concurrency
     oha --no-tui --output-format json -z "${WARMUP}s" -c "$2" "${OHA_ARGS[@]}" >/dev/null
 }
 
+# Summarises several oha JSON reports of one load (one per client) like `summarise`: requests/s
+# summed, p50 the median of the clients' p50s, p99 the worst client's p99.
+summarise_many() { # expected-status files...
+    local ok=$1
+    shift
+    jq -rs --arg ok "$ok" '
+        def median: sort | .[(length / 2 | floor)];
+        (map([.statusCodeDistribution[]] | add // 0) | add) as $n
+        | (map(.statusCodeDistribution[$ok] // 0) | add) as $good
+        | ([.[] | .statusCodeDistribution | to_entries[] | select(.key != $ok) | "\(.value)x\(.key)"] | join(",")) as $other
+        | [ (map(if .summary.total > 0 then ([.statusCodeDistribution[]] | add // 0) / .summary.total else 0 end) | add),
+            (map((.latencyPercentiles.p50 // 0) * 1000) | median), (map((.latencyPercentiles.p99 // 0) * 1000) | max),
+            $n, $good, (if $other == "" then "-" else $other end) ] | map(tostring) | join(" ")' "$@"
+}
+
+# measure_class key: every student of CLASS_TOKENS submits to the assignment at once, each on
+# one connection (oha sends one token per run, so one oha per student), for DURATION s; sets
+# R[key.*] like `measure`. The single-student route above measures one student's attempts,
+# which are numbered one after another by design; this is a class handing in.
+measure_class() {
+    local key=$1 i before after pids=() files=()
+    local body
+    body=$(jq -nc '{body: "My reflection: ownership makes aliasing and mutation exclusive, so data races cannot compile."}')
+    before=$(cpu_ticks)
+    for i in "${!CLASS_TOKENS[@]}"; do
+        files+=("$RAW/$key.$i.json")
+        oha --no-tui --output-format json -z "${DURATION}s" -c 1 -m POST -H "authorization: Bearer ${CLASS_TOKENS[$i]}" \
+            -T application/json -d "$body" "$BASE/api/grading/assignments/$ASSIGNMENT_ID/submissions" >"${files[-1]}" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    after=$(cpu_ticks)
+    local rps p50 p99 n good other
+    read -r rps p50 p99 n good other < <(summarise_many 201 "${files[@]}")
+    R[$key.rps]=$rps R[$key.p50]=$p50 R[$key.p99]=$p99 R[$key.n]=$n R[$key.other]=$other
+    R[$key.cpu]=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN {print (n > 0 ? t / hz / n * 1e6 : 0)}')
+    ((good > 0)) || die "$key: no 201 responses (see $RAW/$key.*.json)"
+}
+
 fmt() { awk -v v="$1" -v f="$2" 'BEGIN {printf f, v}'; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 
 thousands() { sed -E ':a; s/([0-9])([0-9]{3})($|[^0-9])/\1,\2\3/; ta' <<<"$1"; }
 
@@ -318,15 +363,62 @@ run_backend() {
             "$(fmt "${R[$backend.r$i.p99]}" '%.2f')" "$(fmt "${R[$backend.r$i.cpu]}" '%.0f')")"
     done
 
+    # -- /api/auth/me against the no-op: CPU per request in alternating pairs, the median ratio --
+    # (one pair moves by a few percent with whatever else the machine does at that moment)
+    local round me_ratios=()
+    for round in $(seq "$ME_ROUNDS"); do
+        measure "$backend.noop_$round" "${ROUTES[0]}" "$CONCURRENCY" "$DURATION"
+        measure "$backend.me_$round" "${ROUTES[1]}" "$CONCURRENCY" "$DURATION"
+        me_ratios+=("$(ratio "${R[$backend.me_$round.cpu]}" "${R[$backend.noop_$round.cpu]}")")
+        log "    round $round: /api/auth/me $(fmt "${R[$backend.me_$round.cpu]}" '%.1f') µs CPU/req, no-op $(fmt "${R[$backend.noop_$round.cpu]}" '%.1f') (${me_ratios[-1]}×)"
+    done
+    R[$backend.me_ratio]=$(printf '%s\n' "${me_ratios[@]}" | sort -g | sed -n "$(((ME_ROUNDS + 1) / 2))p")
+    R[$backend.me_rounds]=$(printf '%s×, ' "${me_ratios[@]}")
+    R[$backend.me_rounds]=${R[$backend.me_rounds]%, }
+
+    # -- a class handing in: CLASS students submit at once -------------------------------------
+    CLASS_TOKENS=()
+    local email
+    while read -r email; do
+        CLASS_TOKENS+=("$(sign_in "$email" "$PASSWORD")")
+    done < <(jq -r '.class_emails[]' "$WORK/fixtures.json")
+    measure_class "$backend.class"
+    log "$(printf '    %-38s %9s req/s  p50 %7s ms  p99 %7s ms  %6s µs CPU/req' "POST submissions, ${#CLASS_TOKENS[@]} students at once" \
+        "$(fmt "${R[$backend.class.rps]}" '%.0f')" "$(fmt "${R[$backend.class.p50]}" '%.2f')" \
+        "$(fmt "${R[$backend.class.p99]}" '%.2f')" "$(fmt "${R[$backend.class.cpu]}" '%.0f')")"
+
     # -- burst: the catalog alone, then with sign-ins alongside ----------------------------------
     local rate
     rate=$(awk -v r="${R[$backend.r2.rps]}" -v s="$BURST_CATALOG_SHARE" 'BEGIN {q = int(r * s / 100 / 10) * 10; print (q < 20 ? 20 : q)}')
     R[$backend.burst_rate]=$rate
     log "    burst test: catalog at $rate req/s, alone, then with $SIGNIN_RATE sign-ins/s alongside"
-    burst_pair "$backend" "" -q "$rate" --latency-correction
+    # The 99th percentile of a few seconds moves a lot from one pair to the next (a checkpoint, a
+    # stray process): BURST_ROUNDS pairs, and the median of their ratios is the figure.
+    local ratios=()
+    for round in $(seq "$BURST_ROUNDS"); do
+        burst_pair "$backend" "_$round" -q "$rate" --latency-correction
+        ratios+=("$(ratio "${R[$backend.burst_$round.p99]}" "${R[$backend.alone_$round.p99]}")")
+        log "    round $round: catalog p99 $(fmt "${R[$backend.alone_$round.p99]}" '%.2f') ms alone, $(fmt "${R[$backend.burst_$round.p99]}" '%.2f') ms with the burst (${ratios[-1]}×)"
+    done
+    local middle=$(((BURST_ROUNDS + 1) / 2))
+    R[$backend.burst_ratio]=$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n "${middle}p")
+    R[$backend.burst_rounds]=$(printf '%s×, ' "${ratios[@]}")
+    R[$backend.burst_rounds]=${R[$backend.burst_rounds]%, }
+    # The median round's figures stand for the test in the table.
+    for round in $(seq "$BURST_ROUNDS"); do
+        if [[ ${ratios[$((round - 1))]} == "${R[$backend.burst_ratio]}" ]]; then
+            local k
+            for k in p50 p99 rps n other cpu; do
+                R[$backend.alone.$k]=${R[$backend.alone_$round.$k]}
+                R[$backend.burst.$k]=${R[$backend.burst_$round.$k]}
+            done
+            R[$backend.signins]=${R[$backend.signins_$round]}
+            break
+        fi
+    done
     # The same pair at full load (closed loop), for comparison.
     burst_pair "$backend" _sat
-    log "    catalog p99 $(fmt "${R[$backend.alone.p99]}" '%.2f') ms alone, $(fmt "${R[$backend.burst.p99]}" '%.2f') ms with the burst; sign-ins ${R[$backend.signins]}"
+    log "    catalog p99 under the burst ÷ alone, median of $BURST_ROUNDS rounds: ${R[$backend.burst_ratio]}×; sign-ins ${R[$backend.signins]}"
 
     # -- scale: the catalog at 1,000 courses, then at 1,000 + EXTRA_COURSES -------------------
     # As served (page 5 over and over: after the first read, course-service's 2 s catalog copy
@@ -383,7 +475,6 @@ sat_cell() {
     echo "$(fmt "${R[$1.alone_sat.p99]}" '%.2f') → $(fmt "${R[$1.burst_sat.p99]}" '%.2f') ms ($(fmt "${R[$1.alone_sat.rps]}" '%.0f') → $(fmt "${R[$1.burst_sat.rps]}" '%.0f')/s; ${R[$1.signins_sat]})"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 
 verdict() { # value op limit
     if awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {exit !((op == "<=" && v <= l) || (op == ">=" && v >= l) || (op == "<" && v < l))}'; then
@@ -401,9 +492,7 @@ have() { [[ -n ${R[$1.r0.rps]:-} ]]; }
 
 target_me() {
     have "$1" || { echo "n/a"; return; }
-    local r
-    r=$(ratio "${R[$1.r1.cpu]}" "${R[$1.r0.cpu]}")
-    echo "${r}× ($(fmt "${R[$1.r1.cpu]}" '%.0f') vs $(fmt "${R[$1.r0.cpu]}" '%.0f') µs): $(verdict "$r" '<=' 1.20)"
+    echo "${R[$1.me_ratio]}× (rounds: ${R[$1.me_rounds]}): $(verdict "${R[$1.me_ratio]}" '<=' 1.20)"
 }
 target_catalog() {
     have "$1" || { echo "n/a"; return; }
@@ -413,9 +502,14 @@ target_catalog() {
 }
 target_burst() {
     have "$1" || { echo "n/a"; return; }
-    local r
-    r=$(ratio "${R[$1.burst.p99]}" "${R[$1.alone.p99]}")
-    echo "${r}×: $(verdict "$r" '<=' 1.5)"
+    echo "${R[$1.burst_ratio]}× (rounds: ${R[$1.burst_rounds]}): $(verdict "${R[$1.burst_ratio]}" '<=' 1.5)"
+}
+target_pg_share() { # route-key label
+    local sqlite=${R[sqlite.$1.rps]:-} pg=${R[postgres.$1.rps]:-}
+    [[ -n $sqlite && -n $pg ]] || { echo "n/a (needs both backends)"; return; }
+    local pct
+    pct=$(awk -v a="$pg" -v b="$sqlite" 'BEGIN {printf "%.0f", a / b * 100}')
+    echo "${pct}% ($(fmt "$pg" '%.0f') vs $(fmt "$sqlite" '%.0f')/s): $(verdict "$pct" '>=' 50)"
 }
 target_scale() { # backend scale|miss
     have "$1" || { echo "n/a"; return; }
@@ -445,17 +539,21 @@ render() {
         name=${ROUTES[$i]%%|*}
         echo "| \`$name\` | $(cell sqlite "r$i") | $(cell postgres "r$i") |"
     done
-    echo "| burst: catalog p99 alone, at a fixed rate (${BURST_CATALOG_SHARE}% of its capacity above) | $(value sqlite alone.p99 '%.2f' ' ms') at $(value sqlite burst_rate '%s' '/s') | $(value postgres alone.p99 '%.2f' ' ms') at $(value postgres burst_rate '%s' '/s') |"
-    echo "| burst: catalog p99 with ${SIGNIN_RATE} sign-ins/s alongside | $(value sqlite burst.p99 '%.2f' ' ms') | $(value postgres burst.p99 '%.2f' ' ms') |"
+    echo "| \`POST .../assignments/{id}/submissions\`, 16 students at once (one connection each; p50 the median student's, p99 the worst) | $(cell sqlite class) | $(cell postgres class) |"
+    echo "| burst: catalog p99 alone, at a fixed rate (${BURST_CATALOG_SHARE}% of its capacity above; the median round) | $(value sqlite alone.p99 '%.2f' ' ms') at $(value sqlite burst_rate '%s' '/s') | $(value postgres alone.p99 '%.2f' ' ms') at $(value postgres burst_rate '%s' '/s') |"
+    echo "| burst: catalog p99 with ${SIGNIN_RATE} sign-ins/s alongside (same round) | $(value sqlite burst.p99 '%.2f' ' ms') | $(value postgres burst.p99 '%.2f' ' ms') |"
     echo "| burst: sign-ins served meanwhile | ${R[sqlite.signins]:-n/a} | ${R[postgres.signins]:-n/a} |"
     echo "| burst at full load (closed loop, c=${CONCURRENCY}): catalog p99 alone → with sign-ins (catalog req/s; sign-ins served) | $(sat_cell sqlite) | $(sat_cell postgres) |"
     echo "| scale: catalog p50 as served (page 5, c=${CONCURRENCY}) at 1,000 → $(thousands $((1000 + EXTRA_COURSES))) courses | $(pair sqlite scale1k scale100k) | $(pair postgres scale1k scale100k) |"
     echo "| scale: catalog p50 on a cache miss (pages 10–49, 10–19 per page, ${MISS_RATE} req/s) at 1,000 → $(thousands $((1000 + EXTRA_COURSES))) courses | $(pair sqlite miss1k miss100k) | $(pair postgres miss1k miss100k) |"
     echo "| scale: adding the $(thousands "$EXTRA_COURSES") courses took | $(value sqlite extra_seed '%s' ' s') | $(value postgres extra_seed '%s' ' s') |"
     echo "| server peak RSS (VmHWM) at the end of the run | $(value sqlite hwm '%.1f' ' MB') | $(value postgres hwm '%.1f' ' MB') |"
-    echo "| **target**: \`/api/auth/me\` CPU per request ≤ 1.20 × the no-op's | $(target_me sqlite) | $(target_me postgres) |"
+    echo "| **target**: \`/api/auth/me\` CPU per request ≤ 1.20 × the no-op's (median of ${ME_ROUNDS} alternating pairs) | $(target_me sqlite) | $(target_me postgres) |"
     echo "| **target**: catalog on PostgreSQL ≥ 12% of the no-op's requests/s | $(target_catalog sqlite) | $(target_catalog postgres) |"
-    echo "| **target**: catalog p99 during the sign-in burst ≤ 1.5 × alone | $(target_burst sqlite) | $(target_burst postgres) |"
+    echo "| **target**: catalog p99 during the sign-in burst ≤ 1.5 × alone (median of ${BURST_ROUNDS} rounds) | $(target_burst sqlite) | $(target_burst postgres) |"
+    echo "| **target**: \`GET /api/grading/me/grades\` on PostgreSQL ≥ 50% of SQLite's requests/s | $(target_pg_share r4) | |"
+    echo "| **target**: submissions on PostgreSQL ≥ 50% of SQLite's requests/s, a class at once | $(target_pg_share class) | |"
+    echo "| (one student's attempts at once, numbered one after another by design: PostgreSQL ÷ SQLite) | $(target_pg_share r5 | sed 's/: .*//') | |"
     echo "| **target**: catalog p50 at $(thousands $((1000 + EXTRA_COURSES))) courses ≤ 1.5 × at 1,000: as served | $(target_scale sqlite scale) | $(target_scale postgres scale) |"
     echo "| **target**, same, on a cache miss (the database's share) | $(target_scale sqlite miss) | $(target_scale postgres miss) |"
     echo "| **target**: peak RSS of the all-in-one SQLite server < 64 MB | $(target_rss sqlite) | $(target_rss postgres) |"

@@ -39,6 +39,8 @@ const TEACHERS: usize = 50;
 const STUDENTS: usize = 5_000;
 const COURSES: usize = 1_000;
 const ENROLLMENTS_PER_STUDENT: usize = 4;
+/// Students 0 to CLASS - 1 are all in course 0: the benchmark's class that submits at once.
+const CLASS: usize = 16;
 const MATERIALS_PER_COURSE: usize = 3;
 const SUBMISSIONS: usize = 50_000;
 /// Rows per INSERT statement: 8 columns x 1,000 stays far below both backends' bind limits.
@@ -272,6 +274,8 @@ fn phase<T>(label: &str, work: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Re
 struct Fixtures {
     password: &'static str,
     student_email: String,
+    /// Students of course 0, who submit to `assignment_id` at once in the benchmark.
+    class_emails: Vec<String>,
     burst_email: String,
     teacher_email: String,
     course_id: CourseId,
@@ -363,12 +367,13 @@ fn seed(conn: &mut DbConnection, now: OffsetDateTime) -> anyhow::Result<Fixtures
     })?;
     let published: Vec<usize> = (0..COURSES).filter(|i| course_list[*i].published).collect();
 
-    // ---- enrollments: each student in 4 distinct published courses; student 0 in course 0 ---
+    // ---- enrollments: each student in 4 distinct published courses; students 0 to 15 (the
+    // benchmark's class submitting at once) in course 0 ---------------------------------------
     let mut enrolled: Vec<(usize, usize)> = Vec::with_capacity(STUDENTS * ENROLLMENTS_PER_STUDENT);
     phase("enrollments", || {
         let mut rows = Vec::with_capacity(STUDENTS * ENROLLMENTS_PER_STUDENT);
         for (s, student) in student_ids.iter().enumerate() {
-            let mut mine: Vec<usize> = if s == 0 { vec![0] } else { Vec::new() };
+            let mut mine: Vec<usize> = if s < CLASS { vec![0] } else { Vec::new() };
             while mine.len() < ENROLLMENTS_PER_STUDENT {
                 let c = published[rng.below(published.len())];
                 if !mine.contains(&c) {
@@ -537,6 +542,7 @@ fn seed(conn: &mut DbConnection, now: OffsetDateTime) -> anyhow::Result<Fixtures
     Ok(Fixtures {
         password: PASSWORD,
         student_email: "student0000@bench.test".into(),
+        class_emails: (0..CLASS).map(|n| format!("student{n:04}@bench.test")).collect(),
         burst_email: "student0001@bench.test".into(),
         teacher_email: "teacher0000@bench.test".into(),
         course_id: course_list[0].id,
