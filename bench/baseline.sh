@@ -2,7 +2,7 @@
 # Lectern's catalog page on a cache miss against a hand-written service (issue 17 item 4): the
 # CPU each spends per page, the server's and PostgreSQL's, and the database transactions per
 # page. The hand-written service is bench/baseline/ (actix-web + deadpool-postgres, one prepared
-# statement: Lectern's own). Run it from anywhere:
+# statement: Lectern's own, with a join for the `enrolled` flags). Run it from anywhere:
 #
 #   bench/baseline.sh
 #
