@@ -114,13 +114,8 @@ mod tests {
         )
     }
 
-    /// Runs `query()` three times; how many times diesel put a statement in its cache.
-    fn prepared_while_loading_three_times<C: Connection + diesel::connection::LoadConnection>(conn: &mut C) -> usize
-    where
-        Statement: QueryFragment<C::Backend>,
-        C::Backend: 'static,
-        Line: QueryableByName<C::Backend>,
-    {
+    /// Counts the statements diesel puts in the connection's cache from now on.
+    fn count_cached<C: Connection>(conn: &mut C) -> Arc<AtomicUsize> {
         let cached = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&cached);
         conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
@@ -128,6 +123,17 @@ mod tests {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
         });
+        cached
+    }
+
+    /// Runs `query()` three times; how many times diesel put a statement in its cache.
+    fn prepared_while_loading_three_times<C: Connection + diesel::connection::LoadConnection>(conn: &mut C) -> usize
+    where
+        C::Backend: 'static,
+        Statement: QueryFragment<C::Backend>,
+        Line: QueryableByName<C::Backend>,
+    {
+        let cached = count_cached(conn);
         for _ in 0..3 {
             let lines: Vec<Line> = query().load(conn).unwrap();
             assert_eq!(lines, [Line { name: "b".into(), n: 2 }]);
@@ -141,13 +147,7 @@ mod tests {
         conn.batch_execute(TABLE).unwrap();
         assert_eq!(prepared_while_loading_three_times(&mut conn), 1, "prepared once, then taken from the cache");
         // `sql_query` with the same text is prepared on every call: what this type is for.
-        let cached = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&cached);
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::CacheQuery { .. } = event {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
-        });
+        let cached = count_cached(&mut conn);
         for _ in 0..3 {
             diesel::sql_query(query().sql()).bind::<BigInt, _>(2).bind::<Text, _>("c").load::<Line>(&mut conn).unwrap();
         }
