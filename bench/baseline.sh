@@ -75,8 +75,9 @@ COPY_TTL=2
 SETTLE=11
 WARMUP=3
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "baseline: $*"; exit 1; }
+BENCH_NAME=baseline
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 started_at=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -84,21 +85,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 # ---- tools ---------------------------------------------------------------------------------
 
-for pair in curl:curl jq:jq psql:postgresql-client; do
-    tool=${pair%%:*} package=${pair#*:}
-    if ! command -v "$tool" >/dev/null; then
-        if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-            log "==> installing $package (apt-get)"
-            { apt-get update -qq && apt-get install -y -qq "$package"; } >/dev/null
-        else
-            die "$tool is required (Debian: apt-get install $package)"
-        fi
-    fi
-done
-if ! command -v oha >/dev/null; then
-    log "==> installing oha (cargo install oha --locked; a few minutes, once)"
-    cargo install oha --locked --quiet
-fi
+require_tools curl:curl jq:jq psql:postgresql-client
 oha --help | grep -q -- '--urls-from-file' || die "oha $(oha --version) has no --urls-from-file: cargo install oha --locked --force"
 OHA_VERSION=$(oha --version | awk '{print $2}')
 CLK_TCK=$(getconf CLK_TCK)
@@ -127,24 +114,10 @@ LECTERN_PID=""
 BASELINE_PID=""
 PG_SCRATCH=""
 
-stop() { # pid
-    [[ -n $1 ]] || return 0
-    if kill -0 "$1" 2>/dev/null; then
-        kill -TERM "$1" 2>/dev/null || true
-        # Graceful shutdown lets in-flight requests finish (at most 30 s); give it 35.
-        for _ in $(seq 350); do
-            kill -0 "$1" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$1" 2>/dev/null || true
-    fi
-    wait "$1" 2>/dev/null || true
-}
-
 cleanup() {
     local status=$?
-    stop "$LECTERN_PID"
-    stop "$BASELINE_PID"
+    stop_process "$LECTERN_PID"
+    stop_process "$BASELINE_PID"
     if [[ -n $PG_SCRATCH ]]; then
         "$SEED" --drop-pg "$PG_ADMIN_URL" "$PG_SCRATCH" || log "baseline: could not drop $PG_SCRATCH"
     fi
@@ -156,31 +129,8 @@ trap 'exit 130' INT TERM
 
 # ---- helpers -------------------------------------------------------------------------------
 
-free_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
-
-now() { date +%s.%N; }
-
 calc() { awk "BEGIN {print $1}"; }
 
-fmt() { awk -v v="$1" -v f="$2" 'BEGIN {printf f, v}'; }
-
-# utime + stime of a process (all its threads, live and gone), in clock ticks.
-ticks() { # pid
-    local stat
-    stat=$(<"/proc/$1/stat")
-    stat=${stat##*) }
-    awk '{print $12 + $13}' <<<"$stat"
-}
 
 admin_sql() { psql "$PG_ADMIN_URL" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
 
@@ -214,7 +164,7 @@ start_lectern() {
         LECTERN_LOG=warn LECTERN_KEY_ENCRYPTION_KEY_FILE="$WORK/kek" \
         "$LECTERN" serve all >"$RAW/lectern.log" 2>&1 &
     LECTERN_PID=$!
-    wait_ready lectern "$LECTERN_PID" "$LECTERN_BASE"
+    wait_ready lectern "$LECTERN_PID" "$LECTERN_BASE" "$RAW/lectern.log"
 }
 
 start_baseline() {
@@ -223,25 +173,7 @@ start_baseline() {
     BASELINE_BASE="http://127.0.0.1:$port"
     BASELINE_ADDR="127.0.0.1:$port" BASELINE_DATABASE_URL="$PG_SCRATCH" "$BASELINE" >"$RAW/baseline.log" 2>&1 &
     BASELINE_PID=$!
-    wait_ready baseline "$BASELINE_PID" "$BASELINE_BASE"
-}
-
-wait_ready() { # name pid base
-    for _ in $(seq 300); do
-        if curl -fsS -o /dev/null "$3/readyz" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$2" 2>/dev/null || { cat "$RAW/$1.log" >&2; die "$1 exited at start-up"; }
-        sleep 0.1
-    done
-    die "$1 did not become ready within 30 s (log: $RAW/$1.log)"
-}
-
-sign_in() { # email password -> access token
-    local reply
-    reply=$(curl -sS -X POST "$LECTERN_BASE/api/auth/token" -H 'content-type: application/json' \
-        -d "$(jq -nc --arg e "$1" --arg p "$2" '{email: $e, password: $p}')")
-    jq -er .access_token <<<"$reply" || die "sign-in of $1 failed: $reply"
+    wait_ready baseline "$BASELINE_PID" "$BASELINE_BASE" "$RAW/baseline.log"
 }
 
 # The token's expiry (Unix seconds), read from its payload.
@@ -311,7 +243,7 @@ PG_VERSION=$(admin_sql 'SHOW server_version' | awk '{print $1}')
 log "==> starting lectern serve all and the baseline on $SCRATCH_DB"
 start_lectern
 start_baseline
-TOKEN=$(sign_in "$(jq -r .student_email "$WORK/fixtures.json")" "$(jq -r .password "$WORK/fixtures.json")")
+TOKEN=$(sign_in "$LECTERN_BASE" "$(jq -r .student_email "$WORK/fixtures.json")" "$(jq -r .password "$WORK/fixtures.json")")
 
 # ---- the pages -----------------------------------------------------------------------------
 
@@ -363,13 +295,13 @@ sleep "$SETTLE"
 log "==> idle for ${IDLE} s"
 x0=$(xacts)
 t0=$(now)
-l0=$(ticks "$LECTERN_PID")
-b0=$(ticks "$BASELINE_PID")
+l0=$(proc_ticks "$LECTERN_PID")
+b0=$(proc_ticks "$BASELINE_PID")
 pg_ticks "$WORK/pg0"
 sleep "$IDLE"
 pg_ticks "$WORK/pg1"
-l1=$(ticks "$LECTERN_PID")
-b1=$(ticks "$BASELINE_PID")
+l1=$(proc_ticks "$LECTERN_PID")
+b1=$(proc_ticks "$BASELINE_PID")
 x1=$(xacts)
 t1=$(now)
 idle_secs=$(calc "$t1 - $t0")
@@ -388,18 +320,18 @@ measure() { # server round
     pid=$(pid_of "$server")
     # A fresh token when this one would expire during the load (sign-in's own writes then settle).
     if (($(token_expiry) < $(date +%s) + DURATION + 60)); then
-        TOKEN=$(sign_in "$(jq -r .student_email "$WORK/fixtures.json")" "$(jq -r .password "$WORK/fixtures.json")")
+        TOKEN=$(sign_in "$LECTERN_BASE" "$(jq -r .student_email "$WORK/fixtures.json")" "$(jq -r .password "$WORK/fixtures.json")")
         sleep "$SETTLE"
     fi
     local x0 x1 t0 t1 ta tb s0 s1
     x0=$(xacts)
     t0=$(now)
-    s0=$(ticks "$pid")
+    s0=$(proc_ticks "$pid")
     pg_ticks "$WORK/pg0"
     ta=$(now)
     load "$server" "$DURATION" "$file"
     tb=$(now)
-    s1=$(ticks "$pid")
+    s1=$(proc_ticks "$pid")
     pg_ticks "$WORK/pg1"
     # Leaves time for the counts to settle, and for Lectern's copies of these pages to expire.
     sleep "$SETTLE"

@@ -45,28 +45,16 @@ BURST_CATALOG_SHARE=25
 MISS_PATH='/api/courses\?page=[1-4][0-9]&per_page=1[0-9]'
 MISS_RATE=10
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "bench: $*"; exit 1; }
+BENCH_NAME=bench
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 
 started_at=$(date +%s)
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # ---- tools ---------------------------------------------------------------------------------
 
-for tool in curl jq; do
-    if ! command -v "$tool" >/dev/null; then
-        if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
-            log "==> installing $tool (apt-get)"
-            { apt-get update -qq && apt-get install -y -qq "$tool"; } >/dev/null
-        else
-            die "$tool is required (Debian: apt-get install $tool)"
-        fi
-    fi
-done
-if ! command -v oha >/dev/null; then
-    log "==> installing oha (cargo install oha --locked; a few minutes, once)"
-    cargo install oha --locked --quiet
-fi
+require_tools curl:curl jq:jq
 OHA_VERSION=$(oha --version | awk '{print $2}')
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -91,17 +79,7 @@ BURST_PID=""
 PG_SCRATCH=""
 
 stop_server() {
-    [[ -n $SERVER_PID ]] || return 0
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        # Graceful shutdown lets in-flight requests finish (at most 30 s); give it 35.
-        for _ in $(seq 350); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-    fi
-    wait "$SERVER_PID" 2>/dev/null || true
+    stop_process "$SERVER_PID"
     SERVER_PID=""
 }
 
@@ -120,28 +98,8 @@ trap 'exit 130' INT TERM
 
 # ---- helpers -------------------------------------------------------------------------------
 
-free_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
-
 # utime + stime of the server process (all its threads), in clock ticks.
-cpu_ticks() {
-    local stat
-    stat=$(<"/proc/$SERVER_PID/stat")
-    stat=${stat##*) }
-    awk '{print $12 + $13}' <<<"$stat"
-}
-
-# Seconds since the epoch with a fraction.
-now() { date +%s.%N; }
+cpu_ticks() { proc_ticks "$SERVER_PID"; }
 
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
 
@@ -153,21 +111,7 @@ start_server() { # backend database-url
         LECTERN_KEY_ENCRYPTION_KEY_FILE="$RAW/kek-$1" \
         "$LECTERN" serve all >"$RAW/server-$1.log" 2>&1 &
     SERVER_PID=$!
-    for _ in $(seq 300); do
-        if curl -fsS -o /dev/null "$BASE/readyz" 2>/dev/null; then
-            return 0
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RAW/server-$1.log" >&2; die "the server exited at start-up"; }
-        sleep 0.1
-    done
-    die "the server did not become ready within 30 s (log: $RAW/server-$1.log)"
-}
-
-sign_in() { # email password -> access token
-    local reply
-    reply=$(curl -sS -X POST "$BASE/api/auth/token" -H 'content-type: application/json' \
-        -d "$(jq -nc --arg e "$1" --arg p "$2" '{email: $e, password: $p}')")
-    jq -er .access_token <<<"$reply" || die "sign-in of $1 failed: $reply"
+    wait_ready "the server" "$SERVER_PID" "$BASE" "$RAW/server-$1.log"
 }
 
 # The routes, as "name|method|path|token variable|body|expected status". Bodies are JSON.
@@ -288,7 +232,6 @@ measure_class() {
     ((good > 0)) || die "$key: no 201 responses (see $RAW/$key.*.json)"
 }
 
-fmt() { awk -v v="$1" -v f="$2" 'BEGIN {printf f, v}'; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
 
@@ -345,8 +288,8 @@ run_backend() {
     SUBMISSION_ID=$(jq -r .submission_id "$WORK/fixtures.json")
 
     start_server "$backend" "$url"
-    STUDENT_TOKEN=$(sign_in "$(jq -r .student_email "$WORK/fixtures.json")" "$PASSWORD")
-    TEACHER_TOKEN=$(sign_in "$(jq -r .teacher_email "$WORK/fixtures.json")" "$PASSWORD")
+    STUDENT_TOKEN=$(sign_in "$BASE" "$(jq -r .student_email "$WORK/fixtures.json")" "$PASSWORD")
+    TEACHER_TOKEN=$(sign_in "$BASE" "$(jq -r .teacher_email "$WORK/fixtures.json")" "$PASSWORD")
     define_routes
 
     local i spec name conc secs
@@ -380,7 +323,7 @@ run_backend() {
     CLASS_TOKENS=()
     local email
     while read -r email; do
-        CLASS_TOKENS+=("$(sign_in "$email" "$PASSWORD")")
+        CLASS_TOKENS+=("$(sign_in "$BASE" "$email" "$PASSWORD")")
     done < <(jq -r '.class_emails[]' "$WORK/fixtures.json")
     measure_class "$backend.class"
     log "$(printf '    %-38s %9s req/s  p50 %7s ms  p99 %7s ms  %6s µs CPU/req' "POST submissions, ${#CLASS_TOKENS[@]} students at once" \
