@@ -15,11 +15,18 @@ pub enum KeysCommand {
     /// Publish the next key of every kind; they sign from ten minutes later, once every verifier knows them.
     Rotate,
     /// Make a published next key sign now (warns when verifiers may not have fetched it yet).
-    Activate { kid: String },
+    Activate {
+        /// A key id is base64url, so it may begin with `-`: taken as the id, not as an option.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
     /// Show every key, which one signs, the next one, and when the others may be retired.
     List,
     /// Drop a key once no live token can carry it (a next key that never signed: at once).
-    Retire { kid: String },
+    Retire {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {

@@ -46,7 +46,11 @@ pub enum ToolsCommand {
     /// Show every registered tool.
     List,
     /// Remove a tool with its links in every course (grades it posted stay).
-    Remove { id: String },
+    Remove {
+        /// An id that begins with `-` is taken as the id, not as an option.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
 }
 
 pub async fn run(config: &Config, command: LtiCommand) -> anyhow::Result<()> {

@@ -118,3 +118,35 @@ async fn serve(config: Config, services: ServiceSet, demo: bool) -> anyhow::Resu
     println!("Lectern ({services:?}) is listening on http://{addr}; open {public_url}/");
     app.run_until_stopped().await.context("server")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// Key and client ids are base64url: one in 64 begins with `-`, and the verbs that take one must
+    /// take it as the id, not refuse it as an unknown option.
+    #[test]
+    fn ids_that_begin_with_a_dash_are_ids() {
+        let id = "-HAy-wr9etuY33X3l06DgltDUBNLNpWnIVBjJW2JN9A";
+        let parse = |args: &[&str]| Cli::try_parse_from(["lectern"].iter().chain(args)).map(|cli| cli.command);
+        assert!(matches!(
+            parse(&["keys", "activate", id]),
+            Ok(Some(Command::Keys { command: keys::KeysCommand::Activate { kid } })) if kid == id
+        ));
+        assert!(matches!(
+            parse(&["keys", "retire", id]),
+            Ok(Some(Command::Keys { command: keys::KeysCommand::Retire { kid } })) if kid == id
+        ));
+        assert!(matches!(
+            parse(&["oidc", "clients", "remove", id]),
+            Ok(Some(Command::Oidc { command: oidc::OidcCommand::Clients { command: oidc::ClientsCommand::Remove { id: got } } })) if got == id
+        ));
+        assert!(matches!(
+            parse(&["lti", "tools", "remove", id]),
+            Ok(Some(Command::Lti { command: lti::LtiCommand::Tools { command: lti::ToolsCommand::Remove { id: got } } })) if got == id
+        ));
+        // Options the verbs do not have are still refused.
+        assert!(parse(&["keys", "rotate", "--force"]).is_err());
+    }
+}

@@ -51,7 +51,11 @@ pub enum ClientsCommand {
     /// Show every registered application.
     List,
     /// Remove an application, its codes, tokens and the consents people gave it.
-    Remove { id: String },
+    Remove {
+        /// A client id may begin with `-` (base64url): taken as the id, not as an option.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
 }
 
 pub async fn run(config: &Config, command: OidcCommand) -> anyhow::Result<()> {
