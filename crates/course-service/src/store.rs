@@ -154,16 +154,6 @@ fn catalog_sql(scope: CatalogScope, q: Option<&str>, page: Pagination) -> (Strin
     (sql, binds)
 }
 
-/// Runs the catalog's one statement on either backend, kept prepared (see
-/// `lectern_common::sql`: its text depends only on the scope and whether there is a search).
-fn catalog_lines(conn: &mut DbConnection, sql: String, binds: Vec<Bind>) -> QueryResult<Vec<CatalogLine>> {
-    let statement = Statement::new(sql, binds);
-    match conn {
-        DbConnection::Postgresql(pg) => statement.load(pg),
-        DbConnection::Sqlite(lite) => statement.load(lite),
-    }
-}
-
 /// One catalog page in a stable order (title, then id), each course with its teachers, and how
 /// many match in all: one database round trip.
 pub(crate) fn catalog_page(
@@ -173,7 +163,9 @@ pub(crate) fn catalog_page(
     page: Pagination,
 ) -> QueryResult<(Vec<CatalogCourse>, i64)> {
     let (sql, binds) = catalog_sql(scope, q, page);
-    let lines = catalog_lines(conn, sql, binds)?;
+    // Kept prepared (`lectern_common::sql`): the text depends only on the scope and whether
+    // there is a search.
+    let lines: Vec<CatalogLine> = Statement::new(sql, binds).rows(conn)?;
     let total = lines.first().map_or(0, |l| l.total);
     let mut courses: Vec<CatalogCourse> = Vec::with_capacity(lines.len());
     for line in lines {

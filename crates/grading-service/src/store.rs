@@ -330,11 +330,8 @@ pub(crate) fn next_attempt(conn: &mut DbConnection, assignment: AssignmentId, st
          RETURNING made",
         vec![Bind::Text(assignment.clone()), Bind::Text(student.clone()), Bind::Text(assignment), Bind::Text(student)],
     );
-    let made: Made = match conn {
-        DbConnection::Postgresql(pg) => statement.get_result(pg)?,
-        DbConnection::Sqlite(lite) => statement.get_result(lite)?,
-    };
-    Ok(made.made)
+    // An upsert always returns its one row.
+    statement.rows::<Made>(conn)?.pop().map(|m| m.made).ok_or(diesel::result::Error::NotFound)
 }
 
 pub(crate) fn insert_submission(conn: &mut DbConnection, row: &SubmissionRow) -> QueryResult<()> {
@@ -720,29 +717,23 @@ pub(crate) fn queue_neighbours(
     let before = submissions::submitted_at
         .lt(submitted_at)
         .or(submissions::submitted_at.eq(submitted_at).and(submissions::id.lt(current)));
-    let previous = queue_base!(staff)
-        .filter(submissions::assignment_id.eq(assignment))
-        .filter(before)
-        .order((submissions::submitted_at.desc(), submissions::id.desc()))
-        .select(submissions::id)
-        .first::<SubmissionId>(conn)
-        .optional()?;
-    let next = queue_base!(staff)
-        .filter(submissions::assignment_id.eq(assignment))
-        .filter(after)
-        .order((submissions::submitted_at.asc(), submissions::id.asc()))
-        .select(submissions::id)
-        .first::<SubmissionId>(conn)
-        .optional()?;
-    let next = match next {
+    // The first attempt of the assignment's queue that passes `filter`, in `order`.
+    macro_rules! first_in_queue {
+        ($filter:expr, $order:expr) => {
+            queue_base!(staff)
+                .filter(submissions::assignment_id.eq(assignment))
+                .filter($filter)
+                .order($order)
+                .select(submissions::id)
+                .first::<SubmissionId>(conn)
+                .optional()
+        };
+    }
+    let forwards = (submissions::submitted_at.asc(), submissions::id.asc());
+    let previous = first_in_queue!(before, (submissions::submitted_at.desc(), submissions::id.desc()))?;
+    let next = match first_in_queue!(after, forwards)? {
         Some(id) => Some(id),
-        None => queue_base!(staff)
-            .filter(submissions::assignment_id.eq(assignment))
-            .filter(submissions::id.ne(current))
-            .order((submissions::submitted_at.asc(), submissions::id.asc()))
-            .select(submissions::id)
-            .first::<SubmissionId>(conn)
-            .optional()?,
+        None => first_in_queue!(submissions::id.ne(current), forwards)?,
     };
     Ok((previous, next))
 }

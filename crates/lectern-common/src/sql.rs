@@ -10,11 +10,13 @@
 //! Placeholders are written `?`; each backend numbers them its own way (`$1`, `$2`, ... on
 //! PostgreSQL), so one text serves both. The text must contain no other `?`.
 
-use diesel::QueryResult;
+use crate::db::DbConnection;
 use diesel::backend::Backend;
+use diesel::deserialize::QueryableByName;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, HasSqlType, Text, Untyped};
+use diesel::{QueryResult, RunQueryDsl};
 use std::borrow::Cow;
 
 /// A value bound to one `?`.
@@ -44,6 +46,18 @@ impl Statement {
 
     pub fn binds(&self) -> &[Bind] {
         &self.binds
+    }
+
+    /// The rows, on whichever backend `conn` is: each backend's own connection runs the
+    /// statement, so each keeps it in its own statement cache.
+    pub fn rows<T>(self, conn: &mut DbConnection) -> QueryResult<Vec<T>>
+    where
+        T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
+    {
+        match conn {
+            DbConnection::Postgresql(pg) => self.load(pg),
+            DbConnection::Sqlite(lite) => self.load(lite),
+        }
     }
 }
 
@@ -107,6 +121,12 @@ mod tests {
     const TABLE: &str = "CREATE TEMPORARY TABLE t (name TEXT NOT NULL, n BIGINT NOT NULL); \
                          INSERT INTO t VALUES ('a', 1), ('b', 2), ('c', 3)";
 
+    fn sqlite() -> SqliteConnection {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute(TABLE).unwrap();
+        conn
+    }
+
     fn query() -> Statement {
         Statement::new(
             "SELECT name, n FROM t WHERE n >= ? AND name <> ? ORDER BY n",
@@ -143,8 +163,7 @@ mod tests {
 
     #[test]
     fn values_bind_in_order_and_sqlite_keeps_the_text_prepared() {
-        let mut conn = SqliteConnection::establish(":memory:").unwrap();
-        conn.batch_execute(TABLE).unwrap();
+        let mut conn = sqlite();
         assert_eq!(prepared_while_loading_three_times(&mut conn), 1, "prepared once, then taken from the cache");
         // `sql_query` with the same text is prepared on every call: what this type is for.
         let cached = count_cached(&mut conn);
@@ -176,16 +195,14 @@ mod tests {
 
     #[test]
     fn a_value_is_never_text() {
-        let mut conn = SqliteConnection::establish(":memory:").unwrap();
-        conn.batch_execute(TABLE).unwrap();
+        let mut conn = sqlite();
         let hostile = Statement::new("SELECT name, n FROM t WHERE name = ?", vec![Bind::Text("a' OR '1'='1".into())]);
         assert!(hostile.load::<Line>(&mut conn).unwrap().is_empty());
     }
 
     #[test]
     fn placeholders_and_values_must_match() {
-        let mut conn = SqliteConnection::establish(":memory:").unwrap();
-        conn.batch_execute(TABLE).unwrap();
+        let mut conn = sqlite();
         let short = Statement::new("SELECT name, n FROM t WHERE n = ? OR n = ?", vec![Bind::Int(1)]);
         assert!(matches!(short.load::<Line>(&mut conn), Err(diesel::result::Error::QueryBuilderError(_))));
         let long = Statement::new("SELECT name, n FROM t WHERE n = ?", vec![Bind::Int(1), Bind::Int(2)]);
