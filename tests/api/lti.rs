@@ -1251,6 +1251,11 @@ async fn scores_sent_at_once_make_one_attempt(backend: Backend) {
         Some(statuses.iter().filter(|s| **s == 204).count() as u64),
         "a grade per score taken"
     );
+    // The attempt made for the student is counted like their own: their next one is the second.
+    let path = format!("/api/grading/assignments/{}/submissions", s.assignment);
+    let resp = app.post_json(&path, Some(&s.cast.enrolled.access_token), &serde_json::json!({"body": "mine"})).await;
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.json::<serde_json::Value>().await.unwrap()["attempt"], 2);
 }
 
 crate::on_both_backends!(
