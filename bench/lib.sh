@@ -65,6 +65,21 @@ proc_ticks() { # pid
     awk '{print $12 + $13}' <<<"$stat"
 }
 
+# Milliseconds the hypervisor has given this machine's CPUs to others ("steal" in /proc/stat):
+# how much the host disturbed a measurement. Zero on bare metal.
+steal_ms() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {print $9 * 1000 / hz}' /proc/stat; }
+
+# "nanoseconds spent waiting on a run queue, runs" summed over the threads of a process whose
+# names begin with a prefix (/proc/PID/task/TID/schedstat): how long those threads waited for a
+# core once they had work.
+sched_wait() { # pid prefix
+    local t comm
+    for t in /proc/"$1"/task/*; do
+        read -r comm 2>/dev/null <"$t/comm" || continue
+        [[ $comm == "$2"* ]] && cat "$t/schedstat" 2>/dev/null
+    done | awk '{w += $2; n += $3} END {print w + 0, n + 0}'
+}
+
 # wait_ready name pid base-url log: until GET /readyz answers 200 (at most 30 s); stops with the
 # log if the process exits first.
 wait_ready() {

@@ -237,6 +237,21 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; 
 
 thousands() { sed -E ':a; s/([0-9])([0-9]{3})($|[^0-9])/\1,\2\3/; ta' <<<"$1"; }
 
+# What disturbed a measurement besides the load, for the rounds of the two ratios that move most
+# between runs: the host's steal (R[key.steal], ms) and the request workers' mean wait for a core
+# per run (R[key.wait], µs). A p99 of a few seconds moves with both; the wait also shows what the
+# sign-ins cost the workers, which a p99 shows only through the noise.
+probe_start() {
+    PROBE_STEAL=$(steal_ms)
+    read -r PROBE_WAIT PROBE_RUNS < <(sched_wait "$SERVER_PID" "actix-server w")
+}
+probe_end() { # key
+    local wait runs
+    read -r wait runs < <(sched_wait "$SERVER_PID" "actix-server w")
+    R[$1.steal]=$(awk -v a="$PROBE_STEAL" -v b="$(steal_ms)" 'BEGIN {print b - a}')
+    R[$1.wait]=$(awk -v w=$((wait - PROBE_WAIT)) -v n=$((runs - PROBE_RUNS)) 'BEGIN {print (n > 0 ? w / n / 1000 : 0)}')
+}
+
 # burst_pair backend suffix [oha args for the catalog...]: the catalog measured alone
 # (R[backend.alone<suffix>.*]), then again while a second oha signs in SIGNIN_RATE times a second
 # (R[backend.burst<suffix>.*], R[backend.signins<suffix>]).
@@ -244,13 +259,17 @@ burst_pair() {
     local backend=$1 suffix=$2
     shift 2
     local catalog=${ROUTES[2]} signin=${ROUTES[7]} file="$RAW/$backend.burst-signins$suffix.json"
+    probe_start
     measure "$backend.alone$suffix" "$catalog" "$CONCURRENCY" "$DURATION" "$@"
+    probe_end "$backend.alone$suffix"
     oha_args "$signin"
     oha --no-tui --output-format json -z "$((DURATION + 2))s" -c "$CONCURRENCY" -q "$SIGNIN_RATE" \
         "${OHA_ARGS[@]}" >"$file" &
     BURST_PID=$!
     sleep 1
+    probe_start
     measure "$backend.burst$suffix" "$catalog" "$CONCURRENCY" "$DURATION" "$@"
+    probe_end "$backend.burst$suffix"
     wait "$BURST_PID"
     BURST_PID=""
     local rps p50 p99 n good other
@@ -310,10 +329,14 @@ run_backend() {
     # (one pair moves by a few percent with whatever else the machine does at that moment)
     local round me_ratios=()
     for round in $(seq "$ME_ROUNDS"); do
+        probe_start
         measure "$backend.noop_$round" "${ROUTES[0]}" "$CONCURRENCY" "$DURATION"
+        probe_end "$backend.noop_$round"
+        probe_start
         measure "$backend.me_$round" "${ROUTES[1]}" "$CONCURRENCY" "$DURATION"
+        probe_end "$backend.me_$round"
         me_ratios+=("$(ratio "${R[$backend.me_$round.cpu]}" "${R[$backend.noop_$round.cpu]}")")
-        log "    round $round: /api/auth/me $(fmt "${R[$backend.me_$round.cpu]}" '%.1f') µs CPU/req, no-op $(fmt "${R[$backend.noop_$round.cpu]}" '%.1f') (${me_ratios[-1]}×)"
+        log "    round $round: /api/auth/me $(fmt "${R[$backend.me_$round.cpu]}" '%.1f') µs CPU/req, no-op $(fmt "${R[$backend.noop_$round.cpu]}" '%.1f') (${me_ratios[-1]}×); host steal $(fmt "${R[$backend.me_$round.steal]}" '%.0f') and $(fmt "${R[$backend.noop_$round.steal]}" '%.0f') ms"
     done
     R[$backend.me_ratio]=$(printf '%s\n' "${me_ratios[@]}" | sort -g | sed -n "$(((ME_ROUNDS + 1) / 2))p")
     R[$backend.me_rounds]=$(printf '%s×, ' "${me_ratios[@]}")
@@ -341,7 +364,7 @@ run_backend() {
     for round in $(seq "$BURST_ROUNDS"); do
         burst_pair "$backend" "_$round" -q "$rate" --latency-correction
         ratios+=("$(ratio "${R[$backend.burst_$round.p99]}" "${R[$backend.alone_$round.p99]}")")
-        log "    round $round: catalog p99 $(fmt "${R[$backend.alone_$round.p99]}" '%.2f') ms alone, $(fmt "${R[$backend.burst_$round.p99]}" '%.2f') ms with the burst (${ratios[-1]}×)"
+        log "    round $round: catalog p99 $(fmt "${R[$backend.alone_$round.p99]}" '%.2f') ms alone, $(fmt "${R[$backend.burst_$round.p99]}" '%.2f') ms with the burst (${ratios[-1]}×); workers waited $(fmt "${R[$backend.alone_$round.wait]}" '%.0f') → $(fmt "${R[$backend.burst_$round.wait]}" '%.0f') µs a run; host steal $(fmt "${R[$backend.alone_$round.steal]}" '%.0f') → $(fmt "${R[$backend.burst_$round.steal]}" '%.0f') ms"
     done
     local middle=$(((BURST_ROUNDS + 1) / 2))
     R[$backend.burst_ratio]=$(printf '%s\n' "${ratios[@]}" | sort -g | sed -n "${middle}p")
@@ -351,7 +374,7 @@ run_backend() {
     for round in $(seq "$BURST_ROUNDS"); do
         if [[ ${ratios[$((round - 1))]} == "${R[$backend.burst_ratio]}" ]]; then
             local k
-            for k in p50 p99 rps n other cpu; do
+            for k in p50 p99 rps n other cpu wait steal; do
                 R[$backend.alone.$k]=${R[$backend.alone_$round.$k]}
                 R[$backend.burst.$k]=${R[$backend.burst_$round.$k]}
             done
@@ -411,6 +434,11 @@ cell() { # backend route-key
 pair() { # backend key-before key-after: "p50 → p50 ms (p99 → p99)"
     have "$1" || { echo "n/a"; return; }
     echo "$(fmt "${R[$1.$2.p50]}" '%.2f') → $(fmt "${R[$1.$3.p50]}" '%.2f') ms (p99 $(fmt "${R[$1.$2.p99]}" '%.2f') → $(fmt "${R[$1.$3.p99]}" '%.2f'))"
+}
+
+pair_of() { # backend field format unit: the median burst round's figure alone → with sign-ins
+    [[ -n ${R[$1.alone.$2]:-} ]] || { echo "n/a"; return; }
+    echo "$(fmt "${R[$1.alone.$2]}" "$3") → $(fmt "${R[$1.burst.$2]}" "$3")$4"
 }
 
 sat_cell() {
@@ -485,6 +513,8 @@ render() {
     echo "| \`POST .../assignments/{id}/submissions\`, 16 students at once (one connection each; p50 the median student's, p99 the worst) | $(cell sqlite class) | $(cell postgres class) |"
     echo "| burst: catalog p99 alone, at a fixed rate (${BURST_CATALOG_SHARE}% of its capacity above; the median round) | $(value sqlite alone.p99 '%.2f' ' ms') at $(value sqlite burst_rate '%s' '/s') | $(value postgres alone.p99 '%.2f' ' ms') at $(value postgres burst_rate '%s' '/s') |"
     echo "| burst: catalog p99 with ${SIGNIN_RATE} sign-ins/s alongside (same round) | $(value sqlite burst.p99 '%.2f' ' ms') | $(value postgres burst.p99 '%.2f' ' ms') |"
+    echo "| burst: request workers' mean wait for a core per run, alone → with sign-ins (same round) | $(pair_of sqlite wait '%.0f' ' µs') | $(pair_of postgres wait '%.0f' ' µs') |"
+    echo "| burst: the host's steal during the catalog's load, alone → with sign-ins (same round) | $(pair_of sqlite steal '%.0f' ' ms') | $(pair_of postgres steal '%.0f' ' ms') |"
     echo "| burst: sign-ins served meanwhile | ${R[sqlite.signins]:-n/a} | ${R[postgres.signins]:-n/a} |"
     echo "| burst at full load (closed loop, c=${CONCURRENCY}): catalog p99 alone → with sign-ins (catalog req/s; sign-ins served) | $(sat_cell sqlite) | $(sat_cell postgres) |"
     echo "| scale: catalog p50 as served (page 5, c=${CONCURRENCY}) at 1,000 → $(thousands $((1000 + EXTRA_COURSES))) courses | $(pair sqlite scale1k scale100k) | $(pair postgres scale1k scale100k) |"
