@@ -41,6 +41,8 @@ const COURSES: usize = 1_000;
 const ENROLLMENTS_PER_STUDENT: usize = 4;
 /// Students 0 to CLASS - 1 are all in course 0: the benchmark's class that submits at once.
 const CLASS: usize = 16;
+/// Accounts the burst test's sign-ins are spread over (students 0100 to 0104).
+const BURST_ACCOUNTS: usize = 5;
 const MATERIALS_PER_COURSE: usize = 3;
 const SUBMISSIONS: usize = 50_000;
 /// Rows per INSERT statement: 8 columns x 1,000 stays far below both backends' bind limits.
@@ -276,7 +278,11 @@ struct Fixtures {
     student_email: String,
     /// Students of course 0, who submit to `assignment_id` at once in the benchmark.
     class_emails: Vec<String>,
+    /// Signs in on the sign-in route (at concurrency 4, within its per-account throttle).
     burst_email: String,
+    /// Sign in during the burst test, one account per sign-in client: auth-core refuses a sixth
+    /// password check in flight for one account, which 50 sign-ins a second at one account reach.
+    burst_emails: Vec<String>,
     teacher_email: String,
     course_id: CourseId,
     material_id: MaterialId,
@@ -544,6 +550,7 @@ fn seed(conn: &mut DbConnection, now: OffsetDateTime) -> anyhow::Result<Fixtures
         student_email: "student0000@bench.test".into(),
         class_emails: (0..CLASS).map(|n| format!("student{n:04}@bench.test")).collect(),
         burst_email: "student0001@bench.test".into(),
+        burst_emails: (0..BURST_ACCOUNTS).map(|n| format!("student{:04}@bench.test", 100 + n)).collect(),
         teacher_email: "teacher0000@bench.test".into(),
         course_id: course_list[0].id,
         material_id: first_material.context("course 0 has no material")?,
