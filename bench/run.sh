@@ -267,7 +267,9 @@ burst_pair() {
     for i in "${!BURST_EMAILS[@]}"; do
         body=$(jq -nc --arg e "${BURST_EMAILS[$i]}" --arg p "$PASSWORD" '{email: $e, password: $p}')
         files+=("$RAW/$backend.burst-signins$suffix.$i.json")
-        oha --no-tui --output-format json -z "$((DURATION + 2))s" -c "$(((CONCURRENCY + accounts - 1) / accounts))"             -q "$(awk -v r="$SIGNIN_RATE" -v n="$accounts" 'BEGIN {print r / n}')" -m POST -T application/json             -d "$body" "$BASE/api/auth/token" >"${files[-1]}" &
+        oha --no-tui --output-format json -z "$((DURATION + 2))s" -c "$(((CONCURRENCY + accounts - 1) / accounts))" \
+            -q "$(awk -v r="$SIGNIN_RATE" -v n="$accounts" 'BEGIN {print r / n}')" -m POST -T application/json \
+            -d "$body" "$BASE/api/auth/token" >"${files[-1]}" &
         BURST_PIDS+=($!)
     done
     sleep 1
