@@ -308,8 +308,6 @@ pub(crate) fn release_grades(conn: &mut DbConnection, id: AssignmentId) -> Query
 
 // ---- submissions ---------------------------------------------------------------------------
 
-/// A student's extension of an assignment (if any) and how many attempts they made, in one
-/// statement: the submission path reads both under the enrollment's lock.
 /// Numbers the student's next attempt at the assignment, in one statement that also queues
 /// every other writer of their attempts at it until this transaction ends: an upsert of their
 /// row in `attempt_counts` (PostgreSQL locks the row; SQLite's `BEGIN IMMEDIATE` already lets one

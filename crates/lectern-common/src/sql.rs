@@ -40,14 +40,6 @@ impl Statement {
         Statement { sql: sql.into(), binds }
     }
 
-    pub fn sql(&self) -> &str {
-        &self.sql
-    }
-
-    pub fn binds(&self) -> &[Bind] {
-        &self.binds
-    }
-
     /// The rows, on whichever backend `conn` is: each backend's own connection runs the
     /// statement, so each keeps it in its own statement cache.
     pub fn rows<T>(self, conn: &mut DbConnection) -> QueryResult<Vec<T>>
@@ -127,11 +119,10 @@ mod tests {
         conn
     }
 
+    const QUERY: &str = "SELECT name, n FROM t WHERE n >= ? AND name <> ? ORDER BY n";
+
     fn query() -> Statement {
-        Statement::new(
-            "SELECT name, n FROM t WHERE n >= ? AND name <> ? ORDER BY n",
-            vec![Bind::Int(2), Bind::Text("c".into())],
-        )
+        Statement::new(QUERY, vec![Bind::Int(2), Bind::Text("c".into())])
     }
 
     /// Counts the statements diesel puts in the connection's cache from now on.
@@ -168,7 +159,7 @@ mod tests {
         // `sql_query` with the same text is prepared on every call: what this type is for.
         let cached = count_cached(&mut conn);
         for _ in 0..3 {
-            diesel::sql_query(query().sql()).bind::<BigInt, _>(2).bind::<Text, _>("c").load::<Line>(&mut conn).unwrap();
+            diesel::sql_query(QUERY).bind::<BigInt, _>(2).bind::<Text, _>("c").load::<Line>(&mut conn).unwrap();
         }
         assert_eq!(cached.load(Ordering::Relaxed), 0);
     }
