@@ -118,10 +118,7 @@ cleanup() {
     local status=$?
     stop_process "$LECTERN_PID"
     stop_process "$BASELINE_PID"
-    if [[ -n $PG_SCRATCH ]]; then
-        "$SEED" --drop-pg "$PG_ADMIN_URL" "$PG_SCRATCH" || log "baseline: could not drop $PG_SCRATCH"
-    fi
-    rm -rf "$WORK"
+    remove_scratch
     exit "$status"
 }
 trap cleanup EXIT

@@ -40,6 +40,15 @@ stop_process() {
     wait "$1" 2>/dev/null || true
 }
 
+# remove_scratch: what a benchmark made to run in, whatever happened: its scratch PostgreSQL
+# database (PG_SCRATCH, once created; dropped with the seed program SEED) and its WORK folder.
+remove_scratch() {
+    if [[ -n ${PG_SCRATCH:-} ]]; then
+        "$SEED" --drop-pg "$PG_ADMIN_URL" "$PG_SCRATCH" || log "${BENCH_NAME:-bench}: could not drop $PG_SCRATCH"
+    fi
+    rm -rf "$WORK"
+}
+
 free_port() {
     local port
     for _ in $(seq 100); do

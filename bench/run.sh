@@ -87,10 +87,7 @@ cleanup() {
     local status=$?
     ((${#BURST_PIDS[@]} == 0)) || kill "${BURST_PIDS[@]}" 2>/dev/null || true
     stop_server
-    if [[ -n $PG_SCRATCH ]]; then
-        "$SEED" --drop-pg "$PG_ADMIN_URL" "$PG_SCRATCH" || log "bench: could not drop $PG_SCRATCH"
-    fi
-    rm -rf "$WORK"
+    remove_scratch
     exit "$status"
 }
 trap cleanup EXIT
