@@ -529,8 +529,8 @@ async fn my_grades_is_planned_once_per_connection_on_postgres() {
     }
     let cast = Cast::new(Backend::Postgres).await;
     let app = &cast.app;
-    // Requests one after another reuse the pool's most recently returned connection (r2d2 keeps
-    // idle connections last in, first out), and so does the check after them.
+    // Requests one after another mostly reuse the pool's most recently returned connection (r2d2
+    // keeps idle connections last in, first out), and so does the check after them.
     let mut seen = Vec::new();
     for _ in 0..3 {
         for _ in 0..20 {
@@ -548,9 +548,12 @@ async fn my_grades_is_planned_once_per_connection_on_postgres() {
             })
             .await
             .unwrap();
-        if let Some(p) = plans.first() {
+        // PostgreSQL tries five custom plans before it may settle on the generic one, so only a
+        // connection that ran the statement more than five times tells. Requests may spread over
+        // more than one connection (seen: one that had run it 8 times, 5 custom and 3 generic).
+        if let Some(p) = plans.iter().find(|p| p.generic_plans + p.custom_plans > 5) {
             assert_eq!(p.parameters, "{text,bigint,bigint}", "the student, the page size and offset");
-            assert!(p.generic_plans >= 10 && p.custom_plans <= 5, "{plans:?}");
+            assert!(p.generic_plans >= 1 && p.custom_plans <= 5, "{plans:?}");
             return;
         }
         seen.push(plans);
